@@ -1,0 +1,100 @@
+"""The composition root: `create_app(settings)` wires settings, Cassandra, the domain
+and both interfaces into one Starlette app.
+
+One Cluster/Session per process, created in the lifespan (after any fork by uvicorn
+workers), with every statement prepared before the first request is served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import rest
+from .db import Database
+from .domain import InvalidInput, PayloadTooLarge, StorageUnavailable
+from .graphql_app import GraphQLApp
+from .repository import SessionRepository
+from .schema import build_schema
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def error_json(status: int, message: str, details: list[dict[str, object]] | None = None) -> JSONResponse:
+    body: dict[str, object] = {"error": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+async def _invalid_input(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InvalidInput)
+    status = 413 if isinstance(exc, PayloadTooLarge) else 400
+    return error_json(status, exc.message, [p.as_dict() for p in exc.problems])
+
+
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("storage unavailable on %s: %s", request.url.path, exc)
+    return JSONResponse(
+        {"error": "storage temporarily unavailable; the request is safe to retry"},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    db: Database = request.app.state.db
+    try:
+        version = await asyncio.wait_for(db.ping(), timeout=5)
+    except (StorageUnavailable, TimeoutError) as exc:
+        return JSONResponse({"status": "unavailable", "reason": str(exc) or "timed out"}, status_code=503)
+    return JSONResponse({"status": "ready", "cassandra": version, "keyspace": request.app.state.settings.keyspace})
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
+    """Build the app. Pass `database` to share one already-connected Database (tests,
+    tools); otherwise the lifespan connects with `settings` and closes on shutdown."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = database or await asyncio.to_thread(Database.connect, settings)
+        try:
+            app.state.db = db
+            app.state.repo = await SessionRepository.create(db, settings.keyspace)
+            yield
+        finally:
+            if database is None:
+                await asyncio.to_thread(db.close)
+
+    graphql = GraphQLApp(build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql" if settings.graphiql else None)
+    app = Starlette(
+        routes=[
+            Route("/events", rest.post_events, methods=["POST"]),
+            Route("/sessions", rest.get_sessions, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        exception_handlers={InvalidInput: _invalid_input, StorageUnavailable: _storage_unavailable},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory (`--factory graphql_service.app:app_from_env`): one app per worker."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,98 @@
+"""The event-processing rules: retention, completion, idempotency.
+
+How a session completes without lightweight transactions or process-local state:
+
+1. Write this event's half of the session row (an upsert: re-delivery rewrites the
+   same cells, so duplicates change nothing).
+2. Read the row back. Writes and reads use consistency levels whose replica sets
+   overlap (LOCAL_QUORUM for both by default, so R + W > RF).
+3. If both halves are there, write the completed row. Its key is deterministic
+   (player, end_ts, session_id), so when both writers see both halves they write the
+   same row twice, which is harmless.
+
+Why one of two racing writers always sees both halves: each writer's read starts after
+its own write was acknowledged by a quorum. Whichever write is acknowledged later, its
+writer's read begins after *both* writes are on a quorum, and quorums overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .domain import Event, SubmitResult, is_valid_session, utc_now, validate_batch
+from .repository import SessionRepository
+from .settings import RetentionClock, Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Retention:
+    seconds: int
+    clock: RetentionClock = "event"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        return cls(seconds=settings.retention_seconds, clock=settings.retention_clock)
+
+    def time_to_live(self, event_ts: datetime, now: datetime) -> int | None:
+        """Seconds a row about this event may live; None when it is already past retention.
+
+        By event time (the default) a row lives until its event is `seconds` old, so an
+        event from 11 months ago is kept for one more month. By ingestion time every
+        row lives the full period (for replaying historic data sets).
+        """
+        if self.clock == "ingestion":
+            return self.seconds
+        remaining = int((event_ts + timedelta(seconds=self.seconds) - now).total_seconds())
+        return remaining if remaining >= 1 else None
+
+
+async def submit_events(
+    repo: SessionRepository,
+    raw_events: Sequence[object],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Validate a whole batch (nothing is stored if any event is invalid), then store it.
+
+    Events are written concurrently: each touches its own single partition, which is
+    how Cassandra wants many small writes (not a multi-partition batch).
+    """
+    now = now or utc_now()
+    events = validate_batch(raw_events, now, timedelta(seconds=settings.max_future_seconds))
+    retention = Retention.from_settings(settings)
+    kept = [(event, ttl) for event in events if (ttl := retention.time_to_live(event.ts, now)) is not None]
+    outcomes = await asyncio.gather(*(_record(repo, e, ttl, retention, now) for e, ttl in kept), return_exceptions=True)
+    for outcome in outcomes:
+        # After a storage failure some halves may be stored; that is safe because every
+        # write is idempotent and the caller retries the whole batch on the 503.
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return SubmitResult(accepted=len(kept), expired=len(events) - len(kept))
+
+
+async def _record(repo: SessionRepository, event: Event, ttl: int, retention: Retention, now: datetime) -> None:
+    await repo.write_half(event, ttl)
+    halves = await repo.read_halves(event.player_id, event.session_id)
+    session = halves.complete() if halves else None
+    if session is None:
+        return
+    if not is_valid_session(session.start_ts, session.end_ts):
+        # Across batches we cannot reject the request that arrived second (the first
+        # was already accepted), so the pair is stored but never listed.
+        log.warning(
+            "session %s of player %r ends before it starts; not listed",
+            session.session_id,
+            session.player_id,
+            extra={"event_name": "invalid_session", "session_id": str(session.session_id)},
+        )
+        return
+    completed_ttl = retention.time_to_live(session.end_ts, now)
+    if completed_ttl is not None:
+        await repo.write_completed(session, completed_ttl)

@@ -1,0 +1,118 @@
+"""Prepared statements and the mapping between Cassandra rows and domain objects.
+
+Every statement is prepared once when the repository is built (at start-up) and names
+its keyspace explicitly, so one Session can serve any keyspace the settings name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from .db import Database, Row, Statement
+from .domain import Event, EventKind, Session
+
+
+@dataclass(frozen=True)
+class SessionHalves:
+    """What is stored for one session so far; either half may still be missing."""
+
+    player_id: str
+    session_id: UUID
+    start_ts: datetime | None
+    country: str | None
+    end_ts: datetime | None
+
+    def complete(self) -> Session | None:
+        if self.start_ts is None or self.end_ts is None:
+            return None
+        return Session(
+            session_id=self.session_id,
+            player_id=self.player_id,
+            country=self.country or "",
+            start_ts=self.start_ts,
+            end_ts=self.end_ts,
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # The driver hands back naive datetimes that are UTC.
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _session(row: Row) -> Session:
+    return Session(
+        session_id=row["session_id"],
+        player_id=row["player_id"],
+        country=row["country"] or "",
+        start_ts=row["start_ts"].replace(tzinfo=UTC),
+        end_ts=row["end_ts"].replace(tzinfo=UTC),
+    )
+
+
+class SessionRepository:
+    def __init__(self, db: Database, keyspace: str) -> None:
+        ks = keyspace
+        self._db = db
+        self._write_start: Statement = db.prepare(
+            "write_start",
+            f"INSERT INTO {ks}.session_halves_by_id (player_id, session_id, start_ts, country) "
+            "VALUES (?, ?, ?, ?) USING TTL ?",
+            write=True,
+        )
+        self._write_end = db.prepare(
+            "write_end",
+            f"INSERT INTO {ks}.session_halves_by_id (player_id, session_id, end_ts) VALUES (?, ?, ?) USING TTL ?",
+            write=True,
+        )
+        self._read_halves = db.prepare(
+            "read_halves",
+            f"SELECT start_ts, country, end_ts FROM {ks}.session_halves_by_id WHERE player_id = ? AND session_id = ?",
+            write=False,
+        )
+        self._write_completed = db.prepare(
+            "write_completed",
+            f"INSERT INTO {ks}.completed_sessions_by_player "
+            "(player_id, end_ts, session_id, start_ts, country) VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            write=True,
+        )
+        self._recent = db.prepare(
+            "recent_sessions",
+            f"SELECT player_id, end_ts, session_id, start_ts, country FROM {ks}.completed_sessions_by_player "
+            "WHERE player_id = ? LIMIT ?",
+            write=False,
+        )
+
+    @classmethod
+    async def create(cls, db: Database, keyspace: str) -> SessionRepository:
+        # Preparing blocks on a round trip per statement: keep it off the event loop.
+        return await asyncio.to_thread(cls, db, keyspace)
+
+    async def write_half(self, event: Event, ttl: int) -> None:
+        if event.kind is EventKind.START:
+            params: tuple[object, ...] = (event.player_id, event.session_id, event.ts, event.country, ttl)
+            await self._db.execute(self._write_start, params)
+        else:
+            await self._db.execute(self._write_end, (event.player_id, event.session_id, event.ts, ttl))
+
+    async def read_halves(self, player_id: str, session_id: UUID) -> SessionHalves | None:
+        rows = await self._db.execute(self._read_halves, (player_id, session_id))
+        if not rows:
+            return None
+        row = rows[0]
+        return SessionHalves(
+            player_id=player_id,
+            session_id=session_id,
+            start_ts=_utc(row["start_ts"]),
+            country=row["country"],
+            end_ts=_utc(row["end_ts"]),
+        )
+
+    async def write_completed(self, session: Session, ttl: int) -> None:
+        params = (session.player_id, session.end_ts, session.session_id, session.start_ts, session.country, ttl)
+        await self._db.execute(self._write_completed, params)
+
+    async def recent_sessions(self, player_id: str, limit: int) -> list[Session]:
+        return [_session(row) for row in await self._db.execute(self._recent, (player_id, limit))]

@@ -1,0 +1,90 @@
+"""The REST shims: parse HTTP, call the domain, shape the answer. Nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from .domain import InvalidInput, PayloadTooLarge, Problem, Session
+from .ingest import submit_events
+from .queries import recent_sessions
+from .repository import SessionRepository
+from .settings import Settings
+
+BODY_SHAPES = 'a JSON array of events, {"rows": [...]} or {"events": [...]}'
+
+
+def _state(request: Request) -> tuple[SessionRepository, Settings]:
+    return request.app.state.repo, request.app.state.settings
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The parsed JSON body, or None when there is no body. Over `limit` bytes → 413."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"request body is larger than {limit} bytes")
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and bodies that are not UTF-8.
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+def events_from_body(body: Any) -> list[object]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ("rows", "events"):
+            if isinstance(body.get(key), list):
+                return list(body[key])
+    raise InvalidInput(f"request body must be {BODY_SHAPES}", [Problem(field="body", message=f"expected {BODY_SHAPES}")])
+
+
+def session_json(session: Session) -> dict[str, object]:
+    return {
+        "session_id": str(session.session_id),
+        "player_id": session.player_id,
+        "country": session.country,
+        "start_ts": session.start_ts.isoformat(timespec="milliseconds"),
+        "end_ts": session.end_ts.isoformat(timespec="milliseconds"),
+        "duration_seconds": session.duration_seconds,
+    }
+
+
+async def post_events(request: Request) -> Response:
+    repo, settings = _state(request)
+    body = await read_json_body(request, settings.max_body_bytes)
+    if body is None:
+        raise InvalidInput(f"request body is empty; send {BODY_SHAPES}")
+    await submit_events(repo, events_from_body(body), settings)
+    # The original contract: exactly this text, also when some events were past retention.
+    return PlainTextResponse("POST success")
+
+
+async def get_sessions(request: Request) -> Response:
+    repo, settings = _state(request)
+    # Postman users of the original send the player id as a JSON body on GET; browsers
+    # and curl prefer the query string. Both work; the query string wins if both are given.
+    body = await read_json_body(request, settings.max_body_bytes)
+    params: dict[str, Any] = body if isinstance(body, dict) else {}
+    if body is not None and not isinstance(body, dict):
+        raise InvalidInput('request body must be a JSON object such as {"player_id": "..."}')
+    player_id = request.query_params.get("player_id", params.get("player_id"))
+    limit = request.query_params.get("limit", params.get("limit"))
+    if player_id is None:
+        raise InvalidInput(
+            "player_id is required (query string ?player_id=... or JSON body)",
+            [Problem(field="player_id", message="is required")],
+        )
+    sessions = await recent_sessions(repo, player_id, limit)
+    return JSONResponse({"player_id": player_id, "sessions": [session_json(s) for s in sessions]})

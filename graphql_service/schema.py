@@ -1,0 +1,127 @@
+"""The GraphQL schema: Query, Mutation and the limits that bound one request's cost.
+
+Resolvers call the same domain functions as the REST shims (ingest.submit_events,
+queries.checked_*), and reach Cassandra only through the per-request loaders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import Info
+
+from .domain import InvalidInput, Problem, StorageUnavailable
+from .graphql_types import EventInput, SessionType, SubmitEventsResult
+from .ingest import submit_events
+from .loaders import Loaders
+from .queries import checked_limit, checked_player_id
+from .repository import SessionRepository
+from .settings import Settings
+
+# One request may name at most this many fields deep / aliases / tokens. With 20 aliases
+# a query reads at most 20 player partitions: bounded work per request.
+MAX_DEPTH = 6
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+
+_GRAPHQL_FIELD_NAMES = {"player_id": "playerId", "session_id": "sessionId"}
+
+
+@dataclass
+class Context:
+    settings: Settings
+    repo: SessionRepository
+    loaders: Loaders
+
+
+def bad_user_input(exc: InvalidInput) -> GraphQLError:
+    """Expected failures travel as GraphQL errors with the problems in `extensions`."""
+
+    def detail(problem: Problem) -> dict[str, object]:
+        field = _GRAPHQL_FIELD_NAMES.get(problem.field, problem.field)
+        return {**problem.as_dict(), "field": field}
+
+    details = [detail(p) for p in exc.problems]
+    parts = [
+        (f"events[{d['index']}].{d['field']}" if "index" in d else str(d["field"])) + f" {d['message']}"
+        for d in details
+    ]
+    message = exc.message + (": " + "; ".join(parts) if parts else "")
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "details": details})
+
+
+def storage_unavailable(exc: StorageUnavailable) -> GraphQLError:
+    return GraphQLError(
+        "storage temporarily unavailable; the request is safe to retry",
+        extensions={"code": "STORAGE_UNAVAILABLE"},
+    )
+
+
+def _context(info: Info[Context, Any]) -> Context:
+    return info.context
+
+
+@strawberry.type
+class Player:
+    id: strawberry.ID
+
+    @strawberry.field(description="The player's last complete sessions, newest end first.")
+    async def sessions(self, info: Info[Context, Any], last: int = 20) -> list[SessionType]:
+        try:
+            limit = checked_limit(last)
+            found = await _context(info).loaders.recent_sessions.load((str(self.id), limit))
+        except InvalidInput as exc:
+            raise bad_user_input(exc) from exc
+        except StorageUnavailable as exc:
+            raise storage_unavailable(exc) from exc
+        return [SessionType.from_domain(s) for s in found]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
+    def player(self, id: strawberry.ID) -> Player:
+        try:
+            return Player(id=strawberry.ID(checked_player_id(str(id))))
+        except InvalidInput as exc:
+            raise bad_user_input(exc) from exc
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Store a batch of 1 to 10 events; all or nothing on invalid input.")
+    async def submit_events(self, info: Info[Context, Any], events: list[EventInput]) -> SubmitEventsResult:
+        ctx = _context(info)
+        try:
+            result = await submit_events(ctx.repo, [e.as_raw() for e in events], ctx.settings)
+        except InvalidInput as exc:
+            raise bad_user_input(exc) from exc
+        except StorageUnavailable as exc:
+            raise storage_unavailable(exc) from exc
+        return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
+
+
+def _is_internal(error: GraphQLError) -> bool:
+    # Our own GraphQLErrors and graphql-core's parse/validation/coercion errors are meant
+    # for the caller; anything else is an unexpected exception and is masked.
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError | ValueError)
+
+
+def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if mask_errors:
+        extensions.append(lambda: MaskErrors(should_mask_error=_is_internal))
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

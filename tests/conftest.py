@@ -1,0 +1,63 @@
+"""Every storage and API test runs against a real Cassandra node.
+
+The session fixture starts the project's own local node (or uses the cluster named by
+CASSANDRA_CONTACT_POINTS) and gives the run a fresh keyspace, dropped at the end. If
+the node cannot be started the fixture raises with the reason: tests error, never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from graphql_service import devnode, migrations
+from graphql_service.app import create_app
+from graphql_service.db import Database
+from graphql_service.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    keyspace = f"test_{os.getpid()}_{secrets.token_hex(3)}"
+    return Settings.from_env().with_overrides(keyspace=keyspace, mask_errors=True)
+
+
+@pytest.fixture(scope="session")
+def cassandra(settings: Settings) -> None:
+    if settings.uses_local_node:
+        devnode.start(settings, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings, cassandra: None) -> Iterator[Database]:
+    db = Database.connect(settings)
+    migrations.apply(db, settings)
+    yield db
+    migrations.drop_keyspace(db, settings.keyspace)
+    db.close()
+
+
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and talk HTTP to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
+            yield client
+
+
+@pytest.fixture
+async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_app(settings, database=database)) as client:
+        yield client
