@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = database or await asyncio.to_thread(Database.connect, settings)
+        db = database if database is not None else await asyncio.to_thread(Database.connect, settings)
         try:
             app.state.db = db
             app.state.repo = await SessionRepository.create(db, settings.keyspace)
@@ -79,7 +79,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             if database is None:
                 await asyncio.to_thread(db.close)
 
-    graphql = GraphQLApp(build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = GraphQLApp(
+        build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql" if settings.graphiql else None
+    )
     app = Starlette(
         routes=[
             Route("/events", rest.post_events, methods=["POST"]),

@@ -1,9 +1,9 @@
 """The command line: `python -m graphql_service <command>`.
 
-    serve                       run the HTTP server (uvicorn)
-    migrate                     apply cql/*.cql to the configured keyspace
-    cassandra start|stop|status|fetch
-                                the local development node (see devnode.py)
+serve                       run the HTTP server (uvicorn)
+migrate                     apply cql/*.cql to the configured keyspace
+cassandra start|stop|status|fetch
+                            the local development node (see devnode.py)
 """
 
 from __future__ import annotations

@@ -50,17 +50,6 @@ class Statement:
     prepared: PreparedStatement
 
 
-def _connection_class_name() -> str:
-    try:
-        from cassandra.io.libevreactor import LibevConnection
-
-        return LibevConnection.__name__
-    except ImportError:  # pragma: no cover - depends on the wheel
-        from cassandra.io.asyncorereactor import AsyncoreConnection
-
-        return AsyncoreConnection.__name__
-
-
 def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if not settings.tls_enabled:
         return None
@@ -125,7 +114,9 @@ class Database:
         log.info(
             "connected to Cassandra %s (connection class %s, protocol v%s)",
             ",".join(settings.cql_hosts),
-            _connection_class_name(),
+            # libev (LibevConnection) is the fast one; anything else means the wheel
+            # lacks its compiled extensions and throughput will suffer.
+            cluster.connection_class.__name__,
             cluster.protocol_version,
         )
         return cls(cluster, session, settings)
@@ -135,7 +126,8 @@ class Database:
 
     @property
     def keyspace(self) -> str | None:
-        return self._session.keyspace
+        keyspace: str | None = self._session.keyspace
+        return keyspace
 
     def prepare(self, name: str, cql: str, *, write: bool, idempotent: bool = True) -> Statement:
         """Blocking; done once per statement at start-up."""
@@ -198,9 +190,7 @@ class Database:
 
     async def ping(self) -> str:
         """Ask the cluster something cheap; used by /readyz. Returns the release version."""
-        statement = SimpleStatement(
-            "SELECT release_version FROM system.local", consistency_level=ConsistencyLevel.ONE
-        )
+        statement = SimpleStatement("SELECT release_version FROM system.local", consistency_level=ConsistencyLevel.ONE)
         try:
             rows = await self._run(statement)
         except (DriverException, NoHostAvailable, OSError) as exc:

@@ -122,11 +122,11 @@ def resolve_version(settings: Settings) -> str:
     if settings.cassandra_version:
         return settings.cassandra_version
     try:
-        with urllib.request.urlopen(METADATA_URL, timeout=10) as response:  # noqa: S310 - fixed https URL
+        with urllib.request.urlopen(METADATA_URL, timeout=10) as response:
             text = response.read().decode()
         versions = re.findall(r"<version>(5\.0\.\d+)</version>", text)
         if versions:
-            return max(versions, key=lambda v: int(v.rsplit(".", 1)[1]))
+            return str(max(versions, key=lambda v: int(v.rsplit(".", 1)[1])))
     except OSError:
         pass
     cached = sorted(
@@ -374,7 +374,11 @@ def status(spec: NodeSpec) -> NodeStatus:
 def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = False) -> NodeStatus:
     """Start the node unless it (or any CQL node on that address) already answers; wait until ready."""
     spec = spec or default_spec(settings)
-    say = (lambda _msg: None) if quiet else (lambda msg: print(msg, flush=True))
+
+    def say(message: str) -> None:
+        if not quiet:
+            print(message, flush=True)
+
     if cql_answers(spec.address, spec.native_port):
         current = status(spec)
         say(f"Cassandra: {current.describe()} — reusing it")
@@ -389,7 +393,8 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         (spec.conf_dir / "cassandra.yaml").write_text(render_yaml(spec))
         (spec.conf_dir / "logback.xml").write_text(_LOGBACK.format(log_file=spec.log_file))
         (spec.run_dir / "VERSION").write_text(version + "\n")
-        say(f"starting Apache Cassandra {version} on {spec.address}:{spec.native_port} with {java} (log {spec.log_file})")
+        where = f"{spec.address}:{spec.native_port}"
+        say(f"starting Apache Cassandra {version} on {where} with {java} (log {spec.log_file})")
         with open(spec.run_dir / "logs" / "stdout.log", "wb") as out:
             process = subprocess.Popen(
                 java_command(java, lib, spec, settings.cassandra_heap),
@@ -407,9 +412,7 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
             return status(spec)
         exited = process.poll() is not None if process else _our_pid(spec) is None
         if exited:
-            raise DevNodeError(
-                f"Cassandra exited during start-up; see {spec.log_file}\n{_log_errors(spec)}".rstrip()
-            )
+            raise DevNodeError(f"Cassandra exited during start-up; see {spec.log_file}\n{_log_errors(spec)}".rstrip())
         time.sleep(0.5)
     raise DevNodeError(
         f"Cassandra did not answer CQL on {spec.address}:{spec.native_port} within "

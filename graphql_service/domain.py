@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +29,7 @@ DEFAULT_SESSIONS_LIMIT = 20
 MAX_SESSIONS_LIMIT = 100
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     START = "start"
     END = "end"
 
@@ -168,7 +168,7 @@ def check_limit(value: object, default: int = DEFAULT_SESSIONS_LIMIT) -> int:
     if isinstance(value, bool):
         raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
     try:
-        number = int(value)  # type: ignore[call-overload]
+        number: int = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}") from None
     if isinstance(value, float) and value != number:
@@ -178,9 +178,7 @@ def check_limit(value: object, default: int = DEFAULT_SESSIONS_LIMIT) -> int:
     return number
 
 
-def _parse_event(
-    raw: object, index: int, now: datetime, max_future: timedelta, problems: _Problems
-) -> Event | None:
+def _parse_event(raw: object, index: int, now: datetime, max_future: timedelta, problems: _Problems) -> Event | None:
     if not isinstance(raw, Mapping):
         problems.add(index, "event", "each event must be a JSON object")
         return None

@@ -23,7 +23,7 @@ class RecentSessionsLoader(DataLoader[SessionsKey, list[Session]]):
         super().__init__()
         self._repo = repo
 
-    async def batch_load_fn(self, keys: Sequence[SessionsKey]) -> list[list[Session]]:  # type: ignore[override]
+    async def batch_load_fn(self, keys: Sequence[SessionsKey]) -> list[list[Session]]:
         largest: dict[str, int] = {}
         for player_id, limit in keys:
             largest[player_id] = max(limit, largest.get(player_id, 0))

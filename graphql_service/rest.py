@@ -47,7 +47,9 @@ def events_from_body(body: Any) -> list[object]:
         for key in ("rows", "events"):
             if isinstance(body.get(key), list):
                 return list(body[key])
-    raise InvalidInput(f"request body must be {BODY_SHAPES}", [Problem(field="body", message=f"expected {BODY_SHAPES}")])
+    raise InvalidInput(
+        f"request body must be {BODY_SHAPES}", [Problem(field="body", message=f"expected {BODY_SHAPES}")]
+    )
 
 
 def session_json(session: Session) -> dict[str, object]:

@@ -112,6 +112,13 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError | ValueError)
 
 
+class ServiceSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Strawberry logs every error with a traceback; the caller's mistakes are answered,
+        # not logged. Only unexpected exceptions reach the log.
+        super().process_errors([e for e in errors if _is_internal(e)], execution_context)
+
+
 def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
@@ -121,7 +128,7 @@ def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
     ]
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=_is_internal))
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return ServiceSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 schema = build_schema()

@@ -19,9 +19,7 @@ ONE_YEAR_SECONDS = 365 * 24 * 3600
 # Cassandra refuses TTLs above 20 years.
 MAX_TTL_SECONDS = 20 * 365 * 24 * 3600
 LOCAL_REPLICATION = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-CONSISTENCY_LEVELS = frozenset(
-    {"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"}
-)
+CONSISTENCY_LEVELS = frozenset({"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"})
 
 
 class ConfigError(ValueError):

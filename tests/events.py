@@ -28,6 +28,11 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat()
 
 
-def session_pair(player: str, started: datetime, minutes: int = 10, country: str = "FI") -> tuple[uuid.UUID, list[dict[str, Any]]]:
+def session_pair(
+    player: str, started: datetime, minutes: int = 10, country: str = "FI"
+) -> tuple[uuid.UUID, list[dict[str, Any]]]:
     session = uuid.uuid4()
-    return session, [start(player, session, started, country), end(player, session, started + timedelta(minutes=minutes))]
+    return session, [
+        start(player, session, started, country),
+        end(player, session, started + timedelta(minutes=minutes)),
+    ]

@@ -149,8 +149,19 @@ async def test_timestamps_with_an_offset_are_converted_to_utc(client: httpx.Asyn
     await post(
         client,
         [
-            {"event": "start", "player_id": player, "session_id": str(session), "ts": helsinki.isoformat(), "country": "FI"},
-            {"event": "end", "player_id": player, "session_id": str(session), "ts": (begun + timedelta(seconds=90)).isoformat()},
+            {
+                "event": "start",
+                "player_id": player,
+                "session_id": str(session),
+                "ts": helsinki.isoformat(),
+                "country": "FI",
+            },
+            {
+                "event": "end",
+                "player_id": player,
+                "session_id": str(session),
+                "ts": (begun + timedelta(seconds=90)).isoformat(),
+            },
         ],
     )
 
