@@ -101,6 +101,17 @@ class StorageUnavailable(ServiceError):
     """Cassandra failed or timed out. Writes are idempotent, so the caller may retry."""
 
 
+def describe(problems: Sequence[Problem], rename: Mapping[str, str] | None = None) -> str:
+    """One line naming every problem, e.g. `events[1].ts is more than 24 hours in the future`."""
+    rename = rename or {}
+    parts = []
+    for p in problems:
+        name = rename.get(p.field, p.field)
+        prefix = f"events[{p.index}]." if p.index is not None else ""
+        parts.append(f"{prefix}{name} {p.message}")
+    return "; ".join(parts)
+
+
 @dataclass
 class _Problems:
     items: list[Problem] = field(default_factory=list)
@@ -242,8 +253,7 @@ def validate_batch(raw_events: Sequence[object], now: datetime, max_future: time
     for problem in _ends_before_starts(events):
         problems.items.append(problem)
     if problems.items:
-        noun = "problem" if len(problems.items) == 1 else "problems"
-        raise InvalidInput(f"invalid events: {len(problems.items)} {noun}", problems.items)
+        raise InvalidInput(f"invalid event batch: {describe(problems.items)}", problems.items)
     return [e for e in events if e is not None]
 
 

@@ -14,7 +14,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import Info
 
-from .domain import InvalidInput, Problem, StorageUnavailable
+from .domain import InvalidInput, Problem, StorageUnavailable, describe
 from .graphql_types import EventInput, SessionType, SubmitEventsResult
 from .ingest import submit_events
 from .loaders import Loaders
@@ -46,11 +46,10 @@ def bad_user_input(exc: InvalidInput) -> GraphQLError:
         return {**problem.as_dict(), "field": field}
 
     details = [detail(p) for p in exc.problems]
-    parts = [
-        (f"events[{d['index']}].{d['field']}" if "index" in d else str(d["field"])) + f" {d['message']}"
-        for d in details
-    ]
-    message = exc.message + (": " + "; ".join(parts) if parts else "")
+    message = exc.message
+    if exc.problems and exc.message.startswith("invalid event batch"):
+        # Same sentence as REST, with GraphQL's field names.
+        message = f"invalid event batch: {describe(exc.problems, _GRAPHQL_FIELD_NAMES)}"
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "details": details})
 
 
@@ -70,7 +69,7 @@ class Player:
     id: strawberry.ID
 
     @strawberry.field(description="The player's last complete sessions, newest end first.")
-    async def sessions(self, info: Info[Context, Any], last: int = 20) -> list[SessionType]:
+    async def sessions(self, info: Info[Context, Any], last: int | None = 20) -> list[SessionType]:
         try:
             limit = checked_limit(last)
             found = await _context(info).loaders.recent_sessions.load((str(self.id), limit))
