@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import rest
 from .db import Database
@@ -48,6 +50,24 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
         status_code=503,
         headers={"Retry-After": "1"},
     )
+
+
+class BodyLimit:
+    """Refuse any request whose declared body is over the limit before it is read, for
+    every route (GraphQL included). REST also counts the bytes of chunked bodies."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            declared = dict(scope["headers"]).get(b"content-length", b"")
+            if declared.isdigit() and int(declared) > self.limit:
+                response = error_json(413, f"request body is larger than {self.limit} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -91,6 +111,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/graphql", graphql, methods=["GET", "POST"]),
         ],
         exception_handlers={InvalidInput: _invalid_input, StorageUnavailable: _storage_unavailable},
+        middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes)],
         lifespan=lifespan,
     )
     app.state.settings = settings

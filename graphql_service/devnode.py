@@ -85,11 +85,11 @@ def _java_major(java: Path) -> str | None:
     return match.group(2) if major == "1" else major
 
 
-def find_java() -> Path:
-    """A `java` of version 17 (preferred) or 11."""
+def find_java(java_home: Path | None = None) -> Path:
+    """A `java` of version 17 (preferred) or 11; JAVA_HOME first if it is one of those."""
     candidates: list[Path] = []
-    if os.environ.get("JAVA_HOME"):
-        candidates.append(Path(os.environ["JAVA_HOME"]) / "bin" / "java")
+    if java_home:
+        candidates.append(java_home / "bin" / "java")
     for root in (Path("/usr/lib/jvm"), Path("/opt/java"), Path("/Library/Java/JavaVirtualMachines")):
         if root.is_dir():
             for home in sorted(root.iterdir()):
@@ -386,7 +386,7 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
     pid = _our_pid(spec)
     process: subprocess.Popen[bytes] | None = None
     if pid is None:
-        java = find_java()
+        java = find_java(settings.java_home)
         version, lib = fetch(settings)
         for sub in ("conf", "logs", "data"):
             (spec.run_dir / sub).mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ run again.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,6 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CQL_DIR = Path(os.environ.get("CQL_DIR") or Path(__file__).resolve().parent.parent / "cql")
 _FILE_NAME = re.compile(r"^\d{3}_[a-z0-9_]+\.cql$")
 
 
@@ -36,7 +34,8 @@ def split_statements(text: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def load(settings: Settings, directory: Path = DEFAULT_CQL_DIR) -> list[Migration]:
+def load(settings: Settings, directory: Path | None = None) -> list[Migration]:
+    directory = directory or settings.cql_dir
     if not directory.is_dir():
         raise FileNotFoundError(f"no CQL directory at {directory} (set CQL_DIR)")
     migrations = []
@@ -49,7 +48,7 @@ def load(settings: Settings, directory: Path = DEFAULT_CQL_DIR) -> list[Migratio
     return migrations
 
 
-def apply(db: Database, settings: Settings, directory: Path = DEFAULT_CQL_DIR) -> list[str]:
+def apply(db: Database, settings: Settings, directory: Path | None = None) -> list[str]:
     """Blocking. Returns the names of the migrations applied by this call."""
     migrations = load(settings, directory)
     done = _applied(db, settings.keyspace)

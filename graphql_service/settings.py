@@ -104,6 +104,8 @@ class Settings:
     cassandra_version: str | None = None
     cassandra_heap: str = "1G"
     cassandra_start_timeout_seconds: int = 180
+    java_home: Path | None = None
+    cql_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "cql")
 
     @property
     def uses_local_node(self) -> bool:
@@ -157,4 +159,6 @@ class Settings:
             cassandra_version=env.get("CASSANDRA_VERSION", "").strip() or None,
             cassandra_heap=env.get("CASSANDRA_HEAP", "").strip() or "1G",
             cassandra_start_timeout_seconds=_int(env, "CASSANDRA_START_TIMEOUT", 180, low=10, high=3600),
+            java_home=Path(env["JAVA_HOME"]) if env.get("JAVA_HOME") else None,
+            cql_dir=Path(env["CQL_DIR"]) if env.get("CQL_DIR") else Path(__file__).resolve().parent.parent / "cql",
         )

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from graphql_service.db import Database
+from graphql_service.settings import Settings
 
 from .events import new_player, now, session_pair
 
@@ -191,3 +192,9 @@ async def test_unknown_players_have_no_sessions(client: httpx.AsyncClient) -> No
     result = await graphql(client, SESSIONS, id=str(uuid.uuid4()))
 
     assert result["data"]["player"]["sessions"] == []
+
+
+async def test_an_oversized_graphql_request_gets_413(client: httpx.AsyncClient, settings: Settings) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }", "pad": "x" * settings.max_body_bytes})
+
+    assert response.status_code == 413
