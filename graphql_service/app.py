@@ -25,6 +25,7 @@ from .domain import InvalidInput, PayloadTooLarge, StorageUnavailable
 from .graphql_app import GraphQLApp
 from .repository import SessionRepository
 from .schema import build_schema
+from .service import SessionService
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         db = database if database is not None else await asyncio.to_thread(Database.connect, settings)
         try:
             app.state.db = db
-            app.state.repo = await SessionRepository.create(db, settings.keyspace)
+            app.state.service = SessionService(await SessionRepository.create(db, settings.keyspace), settings)
             yield
         finally:
             if database is None:

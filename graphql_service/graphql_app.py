@@ -17,4 +17,4 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | None) -> Context:  # type: ignore[override]
         state: Any = request.app.state
         # Fresh loaders per request: batching and caching stay within one query.
-        return Context(settings=state.settings, repo=state.repo, loaders=Loaders(state.repo))
+        return Context(service=state.service, loaders=Loaders(state.service.repo))

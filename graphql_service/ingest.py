@@ -2,8 +2,10 @@
 
 How a session completes without lightweight transactions or process-local state:
 
-1. Write this event's half of the session row (an upsert: re-delivery rewrites the
-   same cells, so duplicates change nothing).
+0. Read the session row. If this event's half is already there with the same values,
+   it is a re-delivery: count it as a duplicate and skip the write.
+1. Write this event's half of the session row (an upsert: even a re-delivery racing the
+   first delivery rewrites the same cells, so duplicates change nothing).
 2. Read the row back. Writes and reads use consistency levels whose replica sets
    overlap (LOCAL_QUORUM for both by default, so R + W > RF).
 3. If both halves are there, write the completed row. Its key is deterministic
@@ -19,15 +21,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
 
-from .domain import Event, SubmitResult, is_valid_session, utc_now, validate_batch
+from .domain import Event, InvalidInput, SubmitResult, is_valid_session, utc_now, validate_batch
 from .repository import SessionRepository
 from .settings import RetentionClock, Settings
 
 log = logging.getLogger(__name__)
+
+IngestOutcome = Literal["accepted", "rejected", "expired", "duplicate", "completed", "invalid_session"]
+# Called with what happened to how many events (or sessions, for completed and
+# invalid_session); metrics hook in here. Must not block.
+Observe = Callable[[IngestOutcome, int], None]
+
+
+def ignore(outcome: IngestOutcome, count: int) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,7 @@ async def submit_events(
     settings: Settings,
     *,
     now: datetime | None = None,
+    observe: Observe = ignore,
 ) -> SubmitResult:
     """Validate a whole batch (nothing is stored if any event is invalid), then store it.
 
@@ -65,27 +79,54 @@ async def submit_events(
     how Cassandra wants many small writes (not a multi-partition batch).
     """
     now = now or utc_now()
-    events = validate_batch(raw_events, now, timedelta(seconds=settings.max_future_seconds))
+    try:
+        events = validate_batch(raw_events, now, timedelta(seconds=settings.max_future_seconds))
+    except InvalidInput:
+        observe("rejected", len(raw_events))
+        raise
     retention = Retention.from_settings(settings)
     kept = [(event, ttl) for event in events if (ttl := retention.time_to_live(event.ts, now)) is not None]
-    outcomes = await asyncio.gather(*(_record(repo, e, ttl, retention, now) for e, ttl in kept), return_exceptions=True)
+    observe("expired", len(events) - len(kept))
+    # One task per session, concurrent across sessions. Both halves of one session in one
+    # batch are recorded one after the other, so they do not race each other for nothing.
+    by_session: dict[tuple[str, UUID], list[tuple[Event, int]]] = {}
+    for event, ttl in kept:
+        by_session.setdefault((event.player_id, event.session_id), []).append((event, ttl))
+
+    async def record_session(items: list[tuple[Event, int]]) -> None:
+        for event, ttl in items:
+            await _record(repo, event, ttl, retention, now, observe)
+
+    outcomes = await asyncio.gather(*(record_session(items) for items in by_session.values()), return_exceptions=True)
     for outcome in outcomes:
         # After a storage failure some halves may be stored; that is safe because every
         # write is idempotent and the caller retries the whole batch on the 503.
         if isinstance(outcome, BaseException):
             raise outcome
+    observe("accepted", len(kept))
     return SubmitResult(accepted=len(kept), expired=len(events) - len(kept))
 
 
-async def _record(repo: SessionRepository, event: Event, ttl: int, retention: Retention, now: datetime) -> None:
-    await repo.write_half(event, ttl)
+async def _record(
+    repo: SessionRepository, event: Event, ttl: int, retention: Retention, now: datetime, observe: Observe
+) -> None:
+    # Read first: a re-delivered event (the common retry) then costs one read and no write.
     halves = await repo.read_halves(event.player_id, event.session_id)
+    duplicate = halves is not None and halves.holds(event)
+    if duplicate:
+        observe("duplicate", 1)
+        # Still finish the session: the first delivery may have died between writing its
+        # half and writing the completed row (e.g. a 503), and this retry is the repair.
+    else:
+        await repo.write_half(event, ttl)
+        halves = await repo.read_halves(event.player_id, event.session_id)
     session = halves.complete() if halves else None
     if session is None:
         return
     if not is_valid_session(session.start_ts, session.end_ts):
         # Across batches we cannot reject the request that arrived second (the first
         # was already accepted), so the pair is stored but never listed.
+        observe("invalid_session", 1)
         log.warning(
             "session %s of player %r ends before it starts; not listed",
             session.session_id,
@@ -96,3 +137,7 @@ async def _record(repo: SessionRepository, event: Event, ttl: int, retention: Re
     completed_ttl = retention.time_to_live(session.end_ts, now)
     if completed_ttl is not None:
         await repo.write_completed(session, completed_ttl)
+        if not duplicate:
+            # Two racing writers may both get here for one session; rare, and harmless
+            # for the data (same row), so the metric may count such a session twice.
+            observe("completed", 1)

@@ -25,6 +25,12 @@ class SessionHalves:
     country: str | None
     end_ts: datetime | None
 
+    def holds(self, event: Event) -> bool:
+        """True when this event's half is already stored with the same values."""
+        if event.kind is EventKind.START:
+            return self.start_ts == event.ts and self.country == event.country
+        return self.end_ts == event.ts
+
     def complete(self) -> Session | None:
         if self.start_ts is None or self.end_ts is None:
             return None

@@ -9,16 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from .domain import InvalidInput, PayloadTooLarge, Problem, Session
-from .ingest import submit_events
-from .queries import recent_sessions
-from .repository import SessionRepository
+from .service import SessionService
 from .settings import Settings
 
 BODY_SHAPES = 'a JSON array of events, {"rows": [...]} or {"events": [...]}'
 
 
-def _state(request: Request) -> tuple[SessionRepository, Settings]:
-    return request.app.state.repo, request.app.state.settings
+def _state(request: Request) -> tuple[SessionService, Settings]:
+    return request.app.state.service, request.app.state.settings
 
 
 async def read_json_body(request: Request, limit: int) -> Any:
@@ -64,17 +62,17 @@ def session_json(session: Session) -> dict[str, object]:
 
 
 async def post_events(request: Request) -> Response:
-    repo, settings = _state(request)
+    service, settings = _state(request)
     body = await read_json_body(request, settings.max_body_bytes)
     if body is None:
         raise InvalidInput(f"request body is empty; send {BODY_SHAPES}")
-    await submit_events(repo, events_from_body(body), settings)
+    await service.submit_events(events_from_body(body))
     # The original contract: exactly this text, also when some events were past retention.
     return PlainTextResponse("POST success")
 
 
 async def get_sessions(request: Request) -> Response:
-    repo, settings = _state(request)
+    service, settings = _state(request)
     # Postman users of the original send the player id as a JSON body on GET; browsers
     # and curl prefer the query string. Both work; the query string wins if both are given.
     body = await read_json_body(request, settings.max_body_bytes)
@@ -88,5 +86,5 @@ async def get_sessions(request: Request) -> Response:
             "player_id is required (query string ?player_id=... or JSON body)",
             [Problem(field="player_id", message="is required")],
         )
-    sessions = await recent_sessions(repo, player_id, limit)
+    sessions = await service.recent_sessions(player_id, limit)
     return JSONResponse({"player_id": player_id, "sessions": [session_json(s) for s in sessions]})

@@ -16,11 +16,9 @@ from strawberry.types import Info
 
 from .domain import InvalidInput, Problem, StorageUnavailable, describe
 from .graphql_types import EventInput, SessionType, SubmitEventsResult
-from .ingest import submit_events
 from .loaders import Loaders
 from .queries import checked_limit, checked_player_id
-from .repository import SessionRepository
-from .settings import Settings
+from .service import SessionService
 
 # One request may name at most this many fields deep / aliases / tokens. With 20 aliases
 # a query reads at most 20 player partitions: bounded work per request.
@@ -33,8 +31,7 @@ _GRAPHQL_FIELD_NAMES = {"player_id": "playerId", "session_id": "sessionId"}
 
 @dataclass
 class Context:
-    settings: Settings
-    repo: SessionRepository
+    service: SessionService
     loaders: Loaders
 
 
@@ -96,7 +93,7 @@ class Mutation:
     async def submit_events(self, info: Info[Context, Any], events: list[EventInput]) -> SubmitEventsResult:
         ctx = _context(info)
         try:
-            result = await submit_events(ctx.repo, [e.as_raw() for e in events], ctx.settings)
+            result = await ctx.service.submit_events([e.as_raw() for e in events])
         except InvalidInput as exc:
             raise bad_user_input(exc) from exc
         except StorageUnavailable as exc:
