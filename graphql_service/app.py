@@ -23,7 +23,6 @@ from . import rest
 from .db import Database
 from .domain import InvalidInput, PayloadTooLarge, StorageUnavailable
 from .graphql_app import GraphQLApp
-from .repository import SessionRepository
 from .schema import build_schema
 from .service import SessionService
 from .settings import Settings
@@ -94,7 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         db = database if database is not None else await asyncio.to_thread(Database.connect, settings)
         try:
             app.state.db = db
-            app.state.service = SessionService(await SessionRepository.create(db, settings.keyspace), settings)
+            app.state.service = await SessionService.create(db, settings)
             yield
         finally:
             if database is None:
@@ -107,6 +106,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         routes=[
             Route("/events", rest.post_events, methods=["POST"]),
             Route("/sessions", rest.get_sessions, methods=["GET"]),
+            Route("/session-starts", rest.get_session_starts, methods=["GET"]),
+            Route("/players/{player_id:path}/stats", rest.get_player_stats, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -26,6 +26,7 @@ MIN_BATCH_EVENTS = 1
 MAX_BATCH_EVENTS = 10
 MAX_PLAYER_ID_LENGTH = 128
 DEFAULT_SESSIONS_LIMIT = 20
+MAX_WINDOW_HOURS = 8760
 MAX_SESSIONS_LIMIT = 100
 
 
@@ -59,6 +60,41 @@ class Session:
     @property
     def duration_seconds(self) -> float:
         return (self.end_ts - self.start_ts).total_seconds()
+
+
+@dataclass(frozen=True)
+class PlayerStats:
+    """Totals over the player's retained complete sessions."""
+
+    completed_sessions: int
+    total_seconds: float
+    last_session_end: datetime | None
+
+    @property
+    def average_seconds(self) -> float | None:
+        return self.total_seconds / self.completed_sessions if self.completed_sessions else None
+
+    @classmethod
+    def of(cls, spans: Sequence[tuple[datetime, datetime]]) -> PlayerStats:
+        return cls(
+            completed_sessions=len(spans),
+            total_seconds=sum((end - start).total_seconds() for start, end in spans),
+            last_session_end=max((end for _, end in spans), default=None),
+        )
+
+
+@dataclass(frozen=True)
+class CountryStarts:
+    country: str
+    session_starts: int
+
+
+@dataclass(frozen=True)
+class SessionStartsReport:
+    hours: int
+    start: datetime
+    end: datetime
+    countries: list[CountryStarts]
 
 
 @dataclass(frozen=True)
@@ -173,20 +209,26 @@ def check_country(value: object) -> str:
     return value.upper()
 
 
-def check_limit(value: object, default: int = DEFAULT_SESSIONS_LIMIT) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
+def _whole_number(value: object, low: int, high: int, message: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(message)
     try:
         number: int = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
-        raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}") from None
-    if isinstance(value, float) and value != number:
-        raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
-    if not 1 <= number <= MAX_SESSIONS_LIMIT:
-        raise ValueError(f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
+        raise ValueError(message) from None
+    if (isinstance(value, float) and value != number) or not low <= number <= high:
+        raise ValueError(message)
     return number
+
+
+def check_hours(value: object) -> int:
+    return _whole_number(value, 1, MAX_WINDOW_HOURS, f"must be a whole number of hours from 1 to {MAX_WINDOW_HOURS}")
+
+
+def check_limit(value: object, default: int = DEFAULT_SESSIONS_LIMIT) -> int:
+    if value is None or value == "":
+        return default
+    return _whole_number(value, 1, MAX_SESSIONS_LIMIT, f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
 
 
 def _parse_event(raw: object, index: int, now: datetime, max_future: timedelta, problems: _Problems) -> Event | None:

@@ -62,3 +62,17 @@ class SessionType:
             end_ts=session.end_ts,
             duration_seconds=session.duration_seconds,
         )
+
+
+@strawberry.type
+class CountrySessionStarts:
+    country: str
+    session_starts: int
+
+
+@strawberry.type(description="Totals over the player's retained complete sessions.")
+class PlayerStats:
+    completed_sessions: int
+    total_seconds: float
+    average_seconds: float | None
+    last_session_end: datetime | None

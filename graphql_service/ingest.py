@@ -27,8 +27,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
-from .domain import Event, InvalidInput, SubmitResult, is_valid_session, utc_now, validate_batch
+from .domain import Event, EventKind, InvalidInput, SubmitResult, is_valid_session, utc_now, validate_batch
 from .repository import SessionRepository
+from .session_starts import SessionStarts
 from .settings import RetentionClock, Settings
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ async def submit_events(
     *,
     now: datetime | None = None,
     observe: Observe = ignore,
+    starts: SessionStarts | None = None,
 ) -> SubmitResult:
     """Validate a whole batch (nothing is stored if any event is invalid), then store it.
 
@@ -96,6 +98,10 @@ async def submit_events(
     async def record_session(items: list[tuple[Event, int]]) -> None:
         for event, ttl in items:
             await _record(repo, event, ttl, retention, now, observe)
+            if starts is not None and event.kind is EventKind.START:
+                # Also on re-delivery: the row is the same, and a first delivery that died
+                # before this step is repaired by the retry.
+                await starts.record(event, now)
 
     outcomes = await asyncio.gather(*(record_session(items) for items in by_session.values()), return_exceptions=True)
     for outcome in outcomes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .domain import InvalidInput, Problem, check_limit, check_player_id
+from .domain import InvalidInput, Problem, check_hours, check_limit, check_player_id
 
 
 def checked_player_id(value: object) -> str:
@@ -17,3 +17,10 @@ def checked_limit(value: object) -> int:
         return check_limit(value)
     except ValueError as exc:
         raise InvalidInput(f"limit {exc}", [Problem(field="limit", message=str(exc))]) from None
+
+
+def checked_hours(value: object) -> int:
+    try:
+        return check_hours(value)
+    except ValueError as exc:
+        raise InvalidInput(f"hours {exc}", [Problem(field="hours", message=str(exc))]) from None

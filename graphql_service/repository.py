@@ -84,6 +84,11 @@ class SessionRepository:
             "(player_id, end_ts, session_id, start_ts, country) VALUES (?, ?, ?, ?, ?) USING TTL ?",
             write=True,
         )
+        self._all_completed = db.prepare(
+            "player_completed_sessions",
+            f"SELECT start_ts, end_ts FROM {ks}.completed_sessions_by_player WHERE player_id = ?",
+            write=False,
+        )
         self._recent = db.prepare(
             "recent_sessions",
             f"SELECT player_id, end_ts, session_id, start_ts, country FROM {ks}.completed_sessions_by_player "
@@ -120,5 +125,108 @@ class SessionRepository:
         params = (session.player_id, session.end_ts, session.session_id, session.start_ts, session.country, ttl)
         await self._db.execute(self._write_completed, params)
 
+    async def session_spans(self, player_id: str) -> list[tuple[datetime, datetime]]:
+        """(start, end) of every retained completed session of the player, newest first."""
+        rows = await self._db.execute(self._all_completed, (player_id,))
+        return [(row["start_ts"].replace(tzinfo=UTC), row["end_ts"].replace(tzinfo=UTC)) for row in rows]
+
     async def recent_sessions(self, player_id: str, limit: int) -> list[Session]:
         return [_session(row) for row in await self._db.execute(self._recent, (player_id, limit))]
+
+
+def _partition_rows(rows: list[Row]) -> dict[datetime, BucketState]:
+    return {
+        row["bucket"].replace(tzinfo=UTC): BucketState(_utc(row["last_write"]), _utc(row["counted_at"])) for row in rows
+    }
+
+
+@dataclass(frozen=True)
+class BucketState:
+    last_write: datetime | None
+    counted_at: datetime | None
+
+
+def _micros(t: datetime) -> int:
+    return int(t.timestamp() * 1_000_000)
+
+
+class SessionStartsRepository:
+    """Statements behind session starts per country (cql/004_session_starts.cql)."""
+
+    def __init__(self, db: Database, keyspace: str) -> None:
+        ks = keyspace
+        self._db = db
+        self._insert_start = db.prepare(
+            "insert_session_start",
+            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id) "
+            "VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            write=True,
+        )
+        self._minute_countries = db.prepare(
+            "read_minute_starts",
+            f"SELECT country FROM {ks}.session_starts_by_minute WHERE minute = ? AND shard = ?",
+            write=False,
+        )
+        self._mark = db.prepare(
+            "mark_start_bucket",
+            f"UPDATE {ks}.session_start_buckets USING TTL ? SET last_write = ? "
+            "WHERE level = ? AND parent = ? AND bucket = ?",
+            write=True,
+        )
+        self._states = db.prepare(
+            "read_start_buckets",
+            f"SELECT bucket, last_write, counted_at FROM {ks}.session_start_buckets "
+            "WHERE level = ? AND parent = ? AND bucket >= ? AND bucket < ?",
+            write=False,
+        )
+        self._set_counted = db.prepare(
+            "set_start_bucket_counted",
+            f"UPDATE {ks}.session_start_buckets USING TTL ? AND TIMESTAMP ? SET counted_at = ? "
+            "WHERE level = ? AND parent = ? AND bucket = ?",
+            write=True,
+        )
+        self._write_count = db.prepare(
+            "write_start_count",
+            f"INSERT INTO {ks}.session_start_counts (level, parent, bucket, country, starts) "
+            "VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
+            write=True,
+        )
+        self._counts = db.prepare(
+            "read_start_counts",
+            f"SELECT bucket, country, starts FROM {ks}.session_start_counts "
+            "WHERE level = ? AND parent = ? AND bucket >= ? AND bucket < ?",
+            write=False,
+        )
+
+    @classmethod
+    async def create(cls, db: Database, keyspace: str) -> SessionStartsRepository:
+        return await asyncio.to_thread(cls, db, keyspace)
+
+    async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int) -> None:
+        params = (minute, shard, event.country, event.player_id, event.session_id, ttl)
+        await self._db.execute(self._insert_start, params)
+
+    async def minute_countries(self, minute: datetime, shard: int) -> list[str]:
+        return [row["country"] for row in await self._db.execute(self._minute_countries, (minute, shard))]
+
+    async def mark(self, level: str, parent: datetime, bucket: datetime, last_write: datetime, ttl: int) -> None:
+        await self._db.execute(self._mark, (ttl, last_write, level, parent, bucket))
+
+    async def states(self, level: str, parent: datetime, start: datetime, end: datetime) -> dict[datetime, BucketState]:
+        return _partition_rows(await self._db.execute(self._states, (level, parent, start, end)))
+
+    async def set_counted(self, level: str, parent: datetime, bucket: datetime, counted_at: datetime, ttl: int) -> None:
+        params = (ttl, _micros(counted_at), counted_at, level, parent, bucket)
+        await self._db.execute(self._set_counted, params)
+
+    async def write_count(
+        self, level: str, parent: datetime, bucket: datetime, country: str, starts: int, ttl: int, as_of: datetime
+    ) -> None:
+        params = (level, parent, bucket, country, starts, ttl, _micros(as_of))
+        await self._db.execute(self._write_count, params)
+
+    async def counts(
+        self, level: str, parent: datetime, start: datetime, end: datetime
+    ) -> list[tuple[datetime, str, int]]:
+        rows = await self._db.execute(self._counts, (level, parent, start, end))
+        return [(row["bucket"].replace(tzinfo=UTC), row["country"], row["starts"]) for row in rows]

@@ -88,3 +88,33 @@ async def get_sessions(request: Request) -> Response:
         )
     sessions = await service.recent_sessions(player_id, limit)
     return JSONResponse({"player_id": player_id, "sessions": [session_json(s) for s in sessions]})
+
+
+async def get_session_starts(request: Request) -> Response:
+    service, _ = _state(request)
+    report = await service.session_starts(request.query_params.get("hours"))
+    return JSONResponse(
+        {
+            "hours": report.hours,
+            "from": report.start.isoformat(),
+            "to": report.end.isoformat(),
+            "countries": [{"country": c.country, "session_starts": c.session_starts} for c in report.countries],
+        }
+    )
+
+
+async def get_player_stats(request: Request) -> Response:
+    service, _ = _state(request)
+    player_id = request.path_params["player_id"]
+    stats = await service.player_stats(player_id)
+    return JSONResponse(
+        {
+            "player_id": player_id,
+            "completed_sessions": stats.completed_sessions,
+            "total_seconds": stats.total_seconds,
+            "average_seconds": stats.average_seconds,
+            "last_session_end": stats.last_session_end.isoformat(timespec="milliseconds")
+            if stats.last_session_end
+            else None,
+        }
+    )

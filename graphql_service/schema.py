@@ -15,7 +15,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.types import Info
 
 from .domain import InvalidInput, Problem, StorageUnavailable, describe
-from .graphql_types import EventInput, SessionType, SubmitEventsResult
+from .graphql_types import CountrySessionStarts, EventInput, PlayerStats, SessionType, SubmitEventsResult
 from .loaders import Loaders
 from .queries import checked_limit, checked_player_id
 from .service import SessionService
@@ -76,9 +76,35 @@ class Player:
             raise storage_unavailable(exc) from exc
         return [SessionType.from_domain(s) for s in found]
 
+    @strawberry.field(description="Totals over the player's retained complete sessions.")
+    async def stats(self, info: Info[Context, Any]) -> PlayerStats:
+        try:
+            found = await _context(info).service.player_stats(str(self.id))
+        except StorageUnavailable as exc:
+            raise storage_unavailable(exc) from exc
+        return PlayerStats(
+            completed_sessions=found.completed_sessions,
+            total_seconds=found.total_seconds,
+            average_seconds=found.average_seconds,
+            last_session_end=found.last_session_end,
+        )
+
 
 @strawberry.type
 class Query:
+    @strawberry.field(
+        description="Session starts per country in the last `hours` (1..8760), largest first. "
+        "The window ends with the current minute; its edges are whole minutes."
+    )
+    async def session_starts_by_country(self, info: Info[Context, Any], hours: int) -> list[CountrySessionStarts]:
+        try:
+            report = await _context(info).service.session_starts(hours)
+        except InvalidInput as exc:
+            raise bad_user_input(exc) from exc
+        except StorageUnavailable as exc:
+            raise storage_unavailable(exc) from exc
+        return [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in report.countries]
+
     @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
     def player(self, id: strawberry.ID) -> Player:
         try:

@@ -10,7 +10,6 @@ import pytest
 
 from graphql_service.db import Database
 from graphql_service.domain import InvalidInput, validate_batch
-from graphql_service.repository import SessionRepository
 from graphql_service.service import SessionService
 from graphql_service.settings import Settings
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def service(database: Database, settings: Settings) -> SessionService:
-    return SessionService(await SessionRepository.create(database, settings.keyspace), settings)
+    return await SessionService.create(database, settings)
 
 
 def counting(service: SessionService) -> Counter[str]:

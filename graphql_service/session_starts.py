@@ -1,0 +1,139 @@
+"""Session starts per country over the last X hours, exact and idempotent, at a cost that
+grows with X and the number of countries rather than with the number of sessions.
+
+Writing a start (ingest calls `record`):
+  1. insert one row per session start into its minute (`session_starts_by_minute`,
+     spread over SHARDS partitions); re-delivery rewrites the same row, so it counts once;
+  2. mark the start's minute, hour and day as changed (`session_start_buckets.last_write`).
+
+Counting a window (`count`): cut it into aligned buckets (whole days, then edge hours,
+then edge minutes — see buckets.py) and, for each, read its stored count per country.
+A bucket whose `last_write` is newer than its `counted_at` is first recounted from the
+level below (a minute from its rows, an hour from its minutes, a day from its hours) and
+its counts overwritten. No counters (not idempotent, no TTL), no read-modify-write, no
+locks: a recount is a pure function of what is stored, so two processes recounting at
+once write the same numbers, and the recount that began later wins (USING TIMESTAMP).
+
+Freshness: a marker is written after its row, so a row a recount missed leaves its bucket
+marked as changed after that recount began, and the next query recounts it. Clocks of the
+API processes must agree within STALE_MARGIN (NTP does far better). To save writes, a
+process marks a bucket at most once per MARK_AHEAD, writing a `last_write` that far in the
+future so the marker also covers the starts it then skips marking; that cache is only an
+optimisation — losing it costs writes, never correctness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from .buckets import Bucket, Level, buckets_of, children, decompose, floor, window
+from .domain import Event, utc_now
+from .repository import BucketState, SessionStartsRepository
+
+SHARDS = 8
+MARK_AHEAD = timedelta(seconds=2)
+STALE_MARGIN = timedelta(seconds=5)
+
+# (t, now) -> the TTL of a row about time t, or None when t is already past retention.
+TimeToLive = Callable[[datetime, datetime], int | None]
+
+
+def is_stale(state: BucketState) -> bool:
+    if state.counted_at is None or state.last_write is None:
+        return True
+    return state.last_write > state.counted_at - STALE_MARGIN
+
+
+def shard_of(event: Event, shards: int = SHARDS) -> int:
+    return event.session_id.int % shards
+
+
+class SessionStarts:
+    def __init__(self, repo: SessionStartsRepository, time_to_live: TimeToLive, *, shards: int = SHARDS) -> None:
+        self._repo = repo
+        self._ttl_for = time_to_live
+        self._shards = shards
+        self._marked_until: dict[Bucket, datetime] = {}
+
+    async def record(self, event: Event, now: datetime | None = None) -> None:
+        """Store one start event (idempotent) and mark its buckets as changed."""
+        now = now or utc_now()
+        ttl = self._ttl_for(event.ts, now)
+        if ttl is None:
+            return
+        minute = floor(Level.MINUTE, event.ts)
+        await self._repo.insert_start(minute, shard_of(event, self._shards), event, ttl)
+        await asyncio.gather(*(self._mark(bucket, now) for bucket in buckets_of(event.ts)))
+
+    async def _mark(self, bucket: Bucket, now: datetime) -> None:
+        if self._marked_until.get(bucket, now) > now:
+            return
+        ttl = self._ttl_for(bucket.end, now)
+        if ttl is None:
+            return
+        until = now + MARK_AHEAD
+        await self._repo.mark(bucket.level.value, bucket.partition, bucket.start, until, ttl)
+        if len(self._marked_until) > 10_000:
+            self._marked_until = {b: t for b, t in self._marked_until.items() if t > now}
+        self._marked_until[bucket] = until
+
+    async def count(self, hours: int, now: datetime | None = None) -> tuple[datetime, datetime, list[tuple[str, int]]]:
+        """(from, to, [(country, starts)] largest first) for the `hours` ending with the current minute."""
+        now = now or utc_now()
+        start, end = window(hours, now)
+        groups: dict[tuple[Level, datetime], list[Bucket]] = defaultdict(list)
+        for bucket in decompose(start, end):
+            groups[(bucket.level, bucket.partition)].append(bucket)
+        partials = await asyncio.gather(
+            *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
+        )
+        totals: Counter[str] = Counter()
+        for partial in partials:
+            totals.update(partial)
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        return start, end, ranked
+
+    async def _count_group(self, level: Level, partition: datetime, wanted: list[Bucket]) -> Counter[str]:
+        low, high = min(b.start for b in wanted), max(b.end for b in wanted)
+        return await self._fresh_counts(level, partition, low, high, {b.start for b in wanted})
+
+    async def _fresh_counts(
+        self, level: Level, partition: datetime, low: datetime, high: datetime, wanted: set[datetime] | None
+    ) -> Counter[str]:
+        """Counts per country of the buckets of one partition in [low, high), recounting
+        the changed ones first. `wanted=None` means every bucket in the range."""
+        states = await self._repo.states(level.value, partition, low, high)
+        stale = [
+            Bucket(level, start)
+            for start, state in states.items()
+            if (wanted is None or start in wanted) and is_stale(state)
+        ]
+        await asyncio.gather(*(self._recount(bucket) for bucket in stale))
+        totals: Counter[str] = Counter()
+        for bucket_start, country, starts in await self._repo.counts(level.value, partition, low, high):
+            if wanted is None or bucket_start in wanted:
+                totals[country] += starts
+        return totals
+
+    async def _recount(self, bucket: Bucket) -> None:
+        began = utc_now()
+        if bucket.level is Level.MINUTE:
+            per_shard = await asyncio.gather(
+                *(self._repo.minute_countries(bucket.start, shard) for shard in range(self._shards))
+            )
+            counts: Counter[str] = Counter(country for countries in per_shard for country in countries)
+        else:
+            child_level, child_partition = children(bucket)
+            counts = await self._fresh_counts(child_level, child_partition, bucket.start, bucket.end, None)
+        ttl = self._ttl_for(bucket.end, began)
+        if ttl is None:
+            return
+        level, part = bucket.level.value, bucket.partition
+        await asyncio.gather(
+            *(self._repo.write_count(level, part, bucket.start, c, n, ttl, began) for c, n in counts.items())
+        )
+        # Only after the counts: a reader that sees counted_at also sees the numbers.
+        await self._repo.set_counted(level, part, bucket.start, began, ttl)

@@ -1,0 +1,170 @@
+"""Session starts per country and player statistics, against the real node.
+
+Counts are global per country, so these tests run in a keyspace of their own."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from graphql_service import migrations
+from graphql_service.app import create_app
+from graphql_service.db import Database
+from graphql_service.settings import Settings
+
+from .conftest import serving
+from .events import end, new_player, now, session_pair, start
+
+pytestmark = pytest.mark.anyio
+
+STATS_QUERY = '{ player(id: "%s") { stats { completedSessions totalSeconds averageSeconds lastSessionEnd } } }'
+
+
+@pytest.fixture(scope="module")
+def own_keyspace(settings: Settings, database: Database) -> Iterator[Settings]:
+    isolated = settings.with_overrides(keyspace=f"{settings.keyspace}_starts_{secrets.token_hex(2)}")
+    migrations.apply(database, isolated)
+    yield isolated
+    migrations.drop_keyspace(database, isolated.keyspace)
+
+
+@pytest.fixture
+async def api(own_keyspace: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_app(own_keyspace, database=database)) as client:
+        yield client
+
+
+async def starts(api: httpx.AsyncClient, hours: int) -> dict[str, int]:
+    response = await api.get("/session-starts", params={"hours": hours})
+    assert response.status_code == 200, response.text
+    return {c["country"]: c["session_starts"] for c in response.json()["countries"]}
+
+
+def starts_in(country: str, count: int, ago: timedelta) -> list[dict[str, object]]:
+    return [start(new_player(), uuid.uuid4(), now() - ago, country) for _ in range(count)]
+
+
+async def test_starts_are_counted_per_country_largest_first(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("FI", 3, timedelta(minutes=10)))
+    await api.post("/events", json=starts_in("se", 5, timedelta(minutes=20)))
+    await api.post("/events", json=starts_in("DE", 1, timedelta(minutes=30)))
+
+    response = await api.get("/session-starts", params={"hours": 1})
+
+    body = response.json()
+    assert body["hours"] == 1
+    assert body["countries"][:3] == [
+        {"country": "SE", "session_starts": 5},
+        {"country": "FI", "session_starts": 3},
+        {"country": "DE", "session_starts": 1},
+    ]
+    assert body["from"].endswith("+00:00") and body["to"].endswith("+00:00")
+
+
+async def test_a_redelivered_start_counts_once(api: httpx.AsyncClient) -> None:
+    events = starts_in("NO", 2, timedelta(minutes=5))
+    for _ in range(3):
+        await api.post("/events", json=events)
+
+    assert (await starts(api, 1))["NO"] == 2
+
+
+async def test_new_starts_show_up_in_the_next_answer(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("EE", 2, timedelta(seconds=5)))
+    assert (await starts(api, 1))["EE"] == 2
+
+    await api.post("/events", json=starts_in("EE", 3, timedelta(seconds=1)))
+
+    assert (await starts(api, 1))["EE"] == 5
+
+
+async def test_a_late_start_counts_in_the_hour_it_happened(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("LV", 1, timedelta(hours=3)))
+    assert "LV" not in await starts(api, 2)
+    assert (await starts(api, 4))["LV"] == 1
+
+    # Arriving late, after those windows were counted, still lands in its hour.
+    await api.post("/events", json=starts_in("LV", 2, timedelta(hours=3, minutes=5)))
+
+    assert "LV" not in await starts(api, 2)
+    assert (await starts(api, 4))["LV"] == 3
+
+
+async def test_starts_days_ago_are_in_long_windows_only(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("LT", 4, timedelta(days=3)))
+
+    assert "LT" not in await starts(api, 48)
+    assert (await starts(api, 24 * 7))["LT"] == 4
+    assert (await starts(api, 8760))["LT"] == 4
+
+
+async def test_end_events_are_not_starts(api: httpx.AsyncClient) -> None:
+    before = await starts(api, 1)
+
+    await api.post("/events", json=[end(new_player(), uuid.uuid4(), now())])
+
+    assert await starts(api, 1) == before
+
+
+@pytest.mark.parametrize("hours", ["0", "8761", "-1", "1.5", "x", ""])
+async def test_the_window_must_be_1_to_8760_hours(api: httpx.AsyncClient, hours: str) -> None:
+    response = await api.get("/session-starts", params={"hours": hours})
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "hours"
+
+
+async def test_graphql_answers_the_same_counts(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("IS", 2, timedelta(minutes=1)))
+
+    response = await api.post(
+        "/graphql", json={"query": "{ sessionStartsByCountry(hours: 1) { country sessionStarts } }"}
+    )
+
+    rows = response.json()["data"]["sessionStartsByCountry"]
+    assert {"country": "IS", "sessionStarts": 2} in rows
+    assert {r["country"]: r["sessionStarts"] for r in rows} == await starts(api, 1)
+
+
+async def test_graphql_rejects_a_bad_window(api: httpx.AsyncClient) -> None:
+    response = await api.post("/graphql", json={"query": "{ sessionStartsByCountry(hours: 0) { country } }"})
+
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_player_stats_sum_the_complete_sessions(api: httpx.AsyncClient) -> None:
+    player = new_player()
+    for minutes, ago in ((10, 5), (20, 3), (30, 1)):
+        _, pair = session_pair(player, now() - timedelta(hours=ago), minutes=minutes)
+        await api.post("/events", json=pair)
+    await api.post("/events", json=[start(player, uuid.uuid4(), now())])  # incomplete: not counted
+
+    rest = (await api.get(f"/players/{player}/stats")).json()
+    graphql = (
+        await api.post(
+            "/graphql",
+            json={"query": STATS_QUERY % player},
+        )
+    ).json()["data"]["player"]["stats"]
+
+    last_end = (now() - timedelta(hours=1) + timedelta(minutes=30)).isoformat(timespec="milliseconds")
+    assert rest == {
+        "player_id": player,
+        "completed_sessions": 3,
+        "total_seconds": 3600.0,
+        "average_seconds": 1200.0,
+        "last_session_end": last_end,
+    }
+    assert graphql["completedSessions"] == 3 and graphql["totalSeconds"] == 3600.0
+    assert graphql["averageSeconds"] == 1200.0
+
+
+async def test_an_unknown_player_has_empty_stats(api: httpx.AsyncClient) -> None:
+    rest = (await api.get(f"/players/{new_player()}/stats")).json()
+
+    assert rest["completed_sessions"] == 0 and rest["average_seconds"] is None and rest["last_session_end"] is None
