@@ -1,0 +1,247 @@
+"""`/metrics` after real traffic: request, ingest and Cassandra statement metrics.
+
+Counters are process-wide and other tests move them too, so every test compares a
+scrape taken before its own traffic with one taken after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from graphql_service import migrations
+from graphql_service.app import create_app
+from graphql_service.db import Database
+from graphql_service.metrics import RequestMetrics
+from graphql_service.settings import ConfigError, Settings
+
+from .conftest import serving
+from .events import end, new_player, now, session_pair, start
+
+pytestmark = pytest.mark.anyio
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+REQUESTS = "player_sessions_http_requests_total"
+DURATION_COUNT = "player_sessions_http_request_duration_seconds_count"
+EVENTS = "player_sessions_events_total"
+SESSIONS = "player_sessions_sessions_total"
+STATEMENT_COUNT = "player_sessions_cassandra_statement_duration_seconds_count"
+STATEMENT_ERRORS = "player_sessions_cassandra_statement_errors_total"
+
+
+def parse(text: str) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape(client: httpx.AsyncClient) -> Samples:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, frozenset(labels.items()))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def moved_where(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How much all series of `name` carrying these labels (whatever their others) moved."""
+    wanted = set(labels.items())
+    return sum(
+        value - before.get((sample_name, sample_labels), 0.0)
+        for (sample_name, sample_labels), value in after.items()
+        if sample_name == name and wanted <= sample_labels
+    )
+
+
+async def test_ingest_outcomes_move_by_exactly_the_events_sent(client: httpx.AsyncClient) -> None:
+    player = new_player("metrics")
+    _, pair = session_pair(player, now() - timedelta(minutes=30))
+    expired = [start(player, uuid.uuid4(), now() - timedelta(days=400))]
+    invalid = [*session_pair(player, now() - timedelta(hours=2))[1], start(player, uuid.uuid4(), now(), "Finland")]
+    backwards = uuid.uuid4()
+    before = await scrape(client)
+
+    assert (await client.post("/events", json={"rows": pair})).status_code == 200
+    assert (await client.post("/events", json={"rows": pair})).status_code == 200
+    assert (await client.post("/events", json={"rows": expired})).status_code == 200
+    assert (await client.post("/events", json={"rows": invalid})).status_code == 400
+    assert (await client.post("/events", json=[start(player, backwards, now() - timedelta(minutes=5))])).is_success
+    assert (await client.post("/events", json=[end(player, backwards, now() - timedelta(minutes=9))])).is_success
+    after = await scrape(client)
+
+    assert moved(before, after, EVENTS, outcome="accepted") == 6
+    assert moved(before, after, EVENTS, outcome="duplicate") == 2
+    assert moved(before, after, EVENTS, outcome="expired") == 1
+    assert moved(before, after, EVENTS, outcome="rejected") == 3
+    assert moved(before, after, SESSIONS, outcome="completed") == 1
+    assert moved(before, after, SESSIONS, outcome="invalid") == 1
+
+
+async def test_requests_are_counted_and_timed_by_route_method_and_status(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, pair = session_pair(new_player("metrics"), now() - timedelta(minutes=30))
+    before = await scrape(client)
+
+    assert (await client.post("/events", json=pair)).status_code == 200
+    assert (await client.post("/events", json=[])).status_code == 400
+    assert (await client.post("/events", json=[{"event": "nonsense"}])).status_code == 400
+    assert (await client.post("/events", content=b" " * (settings.max_body_bytes + 1))).status_code == 413
+    assert (await client.get("/events")).status_code == 405
+    assert (await client.get("/no-such-page/42")).status_code == 404
+    after = await scrape(client)
+
+    for status, count in (("200", 1), ("400", 2), ("413", 1)):
+        assert moved(before, after, REQUESTS, route="/events", method="POST", status=status) == count
+        assert moved(before, after, DURATION_COUNT, route="/events", method="POST", status=status) == count
+    assert moved(before, after, REQUESTS, route="/events", method="GET", status="405") == 1
+    assert moved(before, after, REQUESTS, route="unmatched", method="GET", status="404") == 1
+    assert not [labels for _, labels in after if ("route", "/no-such-page/42") in labels]
+
+
+async def test_a_path_with_an_id_is_counted_under_its_route_template() -> None:
+    async def thing(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.path_params["thing_id"])
+
+    app = Starlette(routes=[Route("/things/{thing_id}", thing)], middleware=[Middleware(RequestMetrics)])
+    before = parse(generate_latest(REGISTRY).decode())
+
+    async with serving(app) as client:
+        for thing_id in ("a1", "b2", "c3"):
+            assert (await client.get(f"/things/{thing_id}")).text == thing_id
+    after = parse(generate_latest(REGISTRY).decode())
+
+    assert moved(before, after, REQUESTS, route="/things/{thing_id}", method="GET", status="200") == 3
+    assert not [labels for _, labels in after if ("route", "/things/a1") in labels]
+
+
+async def test_each_statement_execution_is_timed_under_its_name(client: httpx.AsyncClient) -> None:
+    _, pair = session_pair(new_player("metrics"), now() - timedelta(minutes=30))
+    before = await scrape(client)
+
+    assert (await client.post("/events", json=pair)).status_code == 200
+    after = await scrape(client)
+
+    assert moved(before, after, STATEMENT_COUNT, statement="write_start") == 1
+    assert moved(before, after, STATEMENT_COUNT, statement="write_end") == 1
+    assert moved(before, after, STATEMENT_COUNT, statement="write_completed") == 1
+    # Before and after each half's write.
+    assert moved(before, after, STATEMENT_COUNT, statement="read_halves") == 4
+    assert moved_where(before, after, STATEMENT_ERRORS) == 0
+
+
+async def test_statement_errors_are_counted_by_statement_and_error(settings: Settings, database: Database) -> None:
+    # Statements prepared against a keyspace that is then dropped: Cassandra refuses them.
+    doomed = settings.with_overrides(keyspace=f"{settings.keyspace[:40]}_doomed")
+    await asyncio.to_thread(migrations.apply, database, doomed)
+    try:
+        async with serving(create_app(doomed, database=database)) as client:
+            await asyncio.to_thread(migrations.drop_keyspace, database, doomed.keyspace)
+            before = await scrape(client)
+            response = await client.post("/events", json=[end(new_player(), uuid.uuid4(), now())])
+            after = await scrape(client)
+    finally:
+        await asyncio.to_thread(migrations.drop_keyspace, database, doomed.keyspace)
+
+    assert response.status_code == 503
+    assert moved_where(before, after, STATEMENT_ERRORS, statement="read_halves") == 1
+    assert moved(before, after, STATEMENT_COUNT, statement="read_halves") == 1
+    assert moved(before, after, REQUESTS, route="/events", method="POST", status="503") == 1
+
+
+# --- several uvicorn workers, one view of the counters ---------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def served(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
+    """`python -m graphql_service serve` with extra environment; yields its base URL once
+    /readyz answers. The server's output goes to `log_path`."""
+    port = _free_port()
+    full_env = {**os.environ, "CASSANDRA_KEYSPACE": settings.keyspace, "HOST": "127.0.0.1", "PORT": str(port), **env}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "graphql_service", "serve"], env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not become ready:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_every_worker_reports_the_sum_of_all_workers_in_multiprocess_mode(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+
+    with served(
+        settings, tmp_path / "server.log", WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+    ) as url:
+        # A new connection per request, so the kernel spreads them over both workers.
+        for _ in range(10):
+            assert httpx.get(f"{url}/healthz").status_code == 200
+        scrapes = [parse(httpx.get(f"{url}/metrics").text) for _ in range(6)]
+
+    # Whichever worker answered the scrape, it counted the other worker's requests too.
+    for samples in scrapes:
+        assert samples[(REQUESTS, frozenset({("route", "/healthz"), ("method", "GET"), ("status", "200")}))] == 10
+    worker_pids = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("counter_*.db")}
+    assert len(worker_pids) == 2
+
+
+def test_a_missing_multiprocess_directory_is_a_configuration_error(tmp_path: Path) -> None:
+    assert Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).metrics_multiprocess_dir == tmp_path
+    with pytest.raises(ConfigError, match="PROMETHEUS_MULTIPROC_DIR"):
+        Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "missing")})
