@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cassandra import ConsistencyLevel, DriverException
+from cassandra import AuthenticationFailed, ConsistencyLevel, DriverException
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
@@ -27,11 +29,13 @@ from cassandra.cluster import (
     ResponseFuture,
     Session,
 )
+from cassandra.connection import ProtocolVersionUnsupported
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.protocol import ProtocolException
 from cassandra.query import PreparedStatement, SimpleStatement, dict_factory
 
 from .domain import StorageUnavailable
-from .settings import Settings
+from .settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,8 @@ StatementObserver = Callable[[str, float, BaseException | None], None]
 
 
 class ConnectError(RuntimeError):
-    """Cassandra cannot be reached or refused our credentials; the message says which."""
+    """Cassandra cannot be used: unreachable, credentials refused, TLS or protocol
+    mismatch, or no node in the local datacenter. The message is one line saying which."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,12 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if settings.tls_verify:
         if settings.tls_ca_file:
-            context.load_verify_locations(settings.tls_ca_file)
+            try:
+                context.load_verify_locations(settings.tls_ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    f"CASSANDRA_TLS_CA_FILE {settings.tls_ca_file!r} is not a readable PEM file: {exc}"
+                ) from exc
         else:
             context.load_default_certs()
     else:
@@ -65,15 +75,129 @@ def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def describe_connect_error(exc: BaseException, settings: Settings) -> str:
-    where = f"{','.join(settings.cql_hosts)}:{settings.port}"
-    if isinstance(exc, NoHostAvailable):
-        reasons = "; ".join(f"{host}: {err}" for host, err in exc.errors.items())
-        text = reasons.lower()
-        if "authentication" in text or "bad credentials" in text or "password" in text:
-            return f"Cassandra at {where} refused the credentials (CASSANDRA_USERNAME/PASSWORD): {reasons}"
-        return f"Cassandra at {where} is unreachable: {reasons or exc}"
-    return f"could not connect to Cassandra at {where}: {type(exc).__name__}: {exc}"
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split())
+
+
+def describe_connect_error(exc: BaseException, settings: Settings, datacenters: Iterable[str | None] = ()) -> str:
+    """Why connecting failed, in one line that names the setting to look at.
+
+    `datacenters` are those of the nodes the control connection saw, if it got that far."""
+    where = f"Cassandra at {','.join(settings.cql_hosts)}:{settings.port}"
+    known = sorted({dc for dc in datacenters if dc})
+    if known and settings.local_dc not in known:
+        # The load balancing policy ignores every node outside the local DC, so the
+        # driver only says "unable to connect to any servers".
+        return (
+            f"{where} has no node in datacenter {settings.local_dc!r} (CASSANDRA_LOCAL_DC); "
+            f"its datacenters: {', '.join(known)}"
+        )
+    if not isinstance(exc, NoHostAvailable):
+        return f"could not connect to {where}: {type(exc).__name__}: {_one_line(exc)}"
+    # Usually {endpoint: exception}; a list of hosts when a Session could not be built.
+    errors = list(exc.errors.values()) if isinstance(exc.errors, dict) else []
+    reasons = "; ".join(f"{host}: {_one_line(err)}" for host, err in exc.errors.items()) if errors else _one_line(exc)
+    if any(isinstance(err, AuthenticationFailed) for err in errors):
+        if not settings.username:
+            return f"{where} requires a password: set CASSANDRA_USERNAME and CASSANDRA_PASSWORD ({reasons})"
+        return (
+            f"{where} refused the credentials of user {settings.username!r} "
+            f"(CASSANDRA_USERNAME/CASSANDRA_PASSWORD): {reasons}"
+        )
+    if any(isinstance(err, ProtocolVersionUnsupported | ProtocolException) for err in errors):
+        return (
+            f"{where} does not accept native protocol v{settings.protocol_version} (CASSANDRA_PROTOCOL_VERSION; "
+            f"4 for Azure Cosmos DB and Cassandra 3.x): {reasons}"
+        )
+    text = reasons.lower()
+    if "certificate verify failed" in text:
+        return (
+            f"{where} is unreachable: its TLS certificate is not trusted (set CASSANDRA_TLS_CA_FILE to the CA "
+            f"that signed it, or CASSANDRA_TLS_VERIFY=false): {reasons}"
+        )
+    hint = ""
+    if not settings.tls_enabled and ("reset by peer" in text or "eof" in text):
+        # A node with client encryption required drops a plain-text connection at once.
+        hint = " (the node closed the connection: if it requires TLS, set CASSANDRA_TLS=true)"
+    elif settings.tls_enabled and ("wrong version number" in text or "ssl" in text):
+        hint = " (the TLS handshake failed: if the node does not use client encryption, set CASSANDRA_TLS=false)"
+    return f"{where} is unreachable{hint}: {reasons}"
+
+
+class _HoldDriverLogs(logging.Filter):
+    """Holds back the driver's log records made by one thread while it connects.
+
+    If connecting fails the driver logs the same failure again as tracebacks;
+    ConnectError already says it in one line, so those records are dropped. If it
+    succeeds they are passed on unchanged."""
+
+    LOGGERS = ("cassandra.cluster", "cassandra.connection", "cassandra.pool", "cassandra.policies")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread:
+            return True
+        self.records.append(record)
+        return False
+
+
+@contextmanager
+def _driver_logs_held() -> Iterator[_HoldDriverLogs]:
+    held = _HoldDriverLogs()
+    loggers = [logging.getLogger(name) for name in held.LOGGERS]
+    for logger in loggers:
+        logger.addFilter(held)
+    try:
+        yield held
+    finally:
+        for logger in loggers:
+            logger.removeFilter(held)
+
+
+def _open(settings: Settings, keyspace: str | None) -> tuple[Cluster, Session]:
+    """Blocking: a connected Cluster and Session, or ConnectError saying why not."""
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
+        request_timeout=settings.request_timeout_seconds,
+        row_factory=dict_factory,
+        consistency_level=ConsistencyLevel.name_to_value[settings.read_consistency],
+    )
+    auth = None
+    if settings.username:
+        auth = PlainTextAuthProvider(username=settings.username, password=settings.password or "")
+    cluster = Cluster(
+        contact_points=list(settings.cql_hosts),
+        port=settings.port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        auth_provider=auth,
+        ssl_context=_ssl_context(settings),
+        connect_timeout=settings.connect_timeout_seconds,
+        protocol_version=settings.protocol_version,
+    )
+    with _driver_logs_held() as held:
+        try:
+            session = cluster.connect(keyspace)
+        except Exception as exc:
+            datacenters = [host.datacenter for host in cluster.metadata.all_hosts()]
+            cluster.shutdown()
+            raise ConnectError(describe_connect_error(exc, settings, datacenters)) from exc
+    for record in held.records:
+        logging.getLogger(record.name).handle(record)
+    return cluster, session
+
+
+def check_connection(settings: Settings) -> str | None:
+    """Blocking: open and close one fresh connection. None if that works, else why not."""
+    try:
+        cluster, _ = _open(settings, None)
+    except (ConnectError, ConfigError) as exc:
+        return str(exc)
+    cluster.shutdown()
+    return None
 
 
 class Database:
@@ -88,29 +212,7 @@ class Database:
     @classmethod
     def connect(cls, settings: Settings, *, keyspace: str | None = None) -> Database:
         """Blocking: call once at start-up (in the lifespan, via ``asyncio.to_thread``)."""
-        profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
-            request_timeout=settings.request_timeout_seconds,
-            row_factory=dict_factory,
-            consistency_level=ConsistencyLevel.name_to_value[settings.read_consistency],
-        )
-        auth = None
-        if settings.username:
-            auth = PlainTextAuthProvider(username=settings.username, password=settings.password or "")
-        cluster = Cluster(
-            contact_points=list(settings.cql_hosts),
-            port=settings.port,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-            auth_provider=auth,
-            ssl_context=_ssl_context(settings),
-            connect_timeout=settings.connect_timeout_seconds,
-            protocol_version=settings.protocol_version,
-        )
-        try:
-            session = cluster.connect(keyspace)
-        except Exception as exc:
-            cluster.shutdown()
-            raise ConnectError(describe_connect_error(exc, settings)) from exc
+        cluster, session = _open(settings, keyspace)
         log.info(
             "connected to Cassandra %s (connection class %s, protocol v%s)",
             ",".join(settings.cql_hosts),
@@ -196,3 +298,11 @@ class Database:
         except (DriverException, NoHostAvailable, OSError) as exc:
             raise StorageUnavailable(f"Cassandra did not answer: {type(exc).__name__}: {exc}") from exc
         return str(rows[0]["release_version"]) if rows else "unknown"
+
+    async def diagnose(self) -> str | None:
+        """Why a fresh connection with our settings fails right now, or None if it works.
+
+        /readyz asks after a failed ping: the Session's own error only says that no host is
+        available, whether the cluster is down or now refuses our credentials. Costs one
+        connection attempt (at most CASSANDRA_CONNECT_TIMEOUT), and only while unready."""
+        return await asyncio.to_thread(check_connection, self.settings)

@@ -23,9 +23,11 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -52,6 +54,8 @@ class NodeSpec:
     native_port: int = 9042
     storage_port: int = 7000
     extra_yaml: str = ""
+    # The node's native port speaks only TLS (client_encryption_options in extra_yaml).
+    tls: bool = False
 
     @property
     def pid_file(self) -> Path:
@@ -312,13 +316,18 @@ def java_command(java: Path, lib: Path, spec: NodeSpec, heap: str) -> list[str]:
 # --------------------------------------------------------------------------- lifecycle
 
 
-def cql_answers(address: str, port: int, timeout: float = 2.0) -> bool:
+def cql_answers(address: str, port: int, timeout: float = 2.0, *, tls: bool = False) -> bool:
     """True when a CQL native-protocol OPTIONS request gets a SUPPORTED answer."""
     frame = struct.pack(">BBhBi", 0x04, 0, 0, 0x05, 0)  # v4 request, stream 0, OPTIONS, empty body
+    # Readiness only: whose certificate it is does not matter here, so it is not checked.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((address, port), timeout=timeout) as conn:
-            conn.sendall(frame)
-            header = conn.recv(9)
+        with socket.create_connection((address, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw) if tls else raw as conn:
+                conn.sendall(frame)
+                header = conn.recv(9)
     except OSError:
         return False
     return len(header) == 9 and header[4] == 0x06  # SUPPORTED
@@ -367,7 +376,7 @@ class NodeStatus:
 
 def status(spec: NodeSpec) -> NodeStatus:
     pid = _our_pid(spec)
-    answers = cql_answers(spec.address, spec.native_port)
+    answers = cql_answers(spec.address, spec.native_port, tls=spec.tls)
     return NodeStatus(answers, pid, spec.address, spec.native_port, spec.log_file, pid is not None)
 
 
@@ -379,7 +388,7 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         if not quiet:
             print(message, flush=True)
 
-    if cql_answers(spec.address, spec.native_port):
+    if cql_answers(spec.address, spec.native_port, tls=spec.tls):
         current = status(spec)
         say(f"Cassandra: {current.describe()} — reusing it")
         return current
@@ -404,10 +413,14 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
                 start_new_session=True,  # Ctrl-C on the server must not take the node down with it
             )
         spec.pid_file.write_text(f"{process.pid}\n")
+        # The node outlives this call. Someone must wait() for it: to reap it when it is
+        # stopped while we still run, and so the Popen is not dropped while the node runs
+        # (a ResourceWarning, an error under pytest).
+        threading.Thread(target=process.wait, name=f"reap-cassandra-{process.pid}", daemon=True).start()
     started = time.monotonic()
     deadline = started + settings.cassandra_start_timeout_seconds
     while time.monotonic() < deadline:
-        if cql_answers(spec.address, spec.native_port):
+        if cql_answers(spec.address, spec.native_port, tls=spec.tls):
             say(f"Cassandra ready on {spec.address}:{spec.native_port} after {time.monotonic() - started:.1f}s")
             return status(spec)
         exited = process.poll() is not None if process else _our_pid(spec) is None
