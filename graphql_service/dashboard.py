@@ -1,0 +1,45 @@
+"""The dashboard: one static page and its assets, served by the app itself.
+
+The page talks only to the public GraphQL API (`/graphql`), so it shows exactly what any
+client would see. Everything it needs, Chart.js included, ships inside the package
+(`static/`), which keeps it working with no build step, no CDN and no network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# The page loads nothing but its own files and talks to nothing but this origin; a strict
+# policy costs nothing and keeps a stray injected script or stylesheet from running.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+async def dashboard_page(request: Request) -> Response:
+    return FileResponse(
+        STATIC_DIR / "dashboard.html",
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    """`/dashboard` and its assets under `/dashboard/static/`. The page refers to both with
+    relative URLs, so it also works behind a proxy that mounts the app under a prefix."""
+    return [
+        Route("/dashboard", dashboard_page, methods=["GET"]),
+        Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static"),
+    ]
