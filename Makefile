@@ -6,20 +6,22 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
+NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup cassandra cassandra-stop cassandra-status migrate lint schema clean
+.PHONY: run test setup cassandra cassandra-stop cassandra-status chromium migrate lint schema screenshot clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
 
 # In CI (CI=true) the node is stopped afterwards; locally it keeps running so the next
 # run starts in seconds (`make cassandra-stop` ends it).
-test: setup lint cassandra
+test: setup lint cassandra chromium
 	@status=0; $(BIN)/pytest || status=$$?; \
 	if [ -n "$$CI" ]; then $(BIN)/python -m graphql_service cassandra stop; fi; \
 	exit $$status
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -29,7 +31,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-cassandra: setup
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || \
+		{ echo "npm (Node.js 18 or newer) is needed: the Postman collection is tested with newman from npm"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+cassandra: $(STAMP)
 	$(BIN)/python -m graphql_service cassandra start
 
 cassandra-stop: setup
@@ -37,6 +45,17 @@ cassandra-stop: setup
 
 cassandra-status: setup
 	$(BIN)/python -m graphql_service cassandra status
+
+# tests/test_dashboard_browser.py drives Debian's Chromium through Playwright, which never
+# downloads a browser of its own. Installed here, as set-up, never at test time.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+		else \
+			echo "The browser test needs Debian's Chromium: sudo apt-get update && sudo apt-get install -y chromium"; \
+			exit 1; \
+		fi; }
 
 migrate: cassandra
 	$(BIN)/python -m graphql_service migrate
@@ -46,9 +65,13 @@ lint: setup
 	$(BIN)/ruff format --check graphql_service tests
 	$(BIN)/mypy
 
+# Refresh docs/dashboard.png (the README's screenshot) from the browser test.
+screenshot: setup cassandra chromium
+	UPDATE_DOCS_SCREENSHOT=1 $(BIN)/pytest tests/test_dashboard_browser.py
+
 # Regenerate the SDL; tests/test_schema_sdl.py fails when it drifts from the code.
 schema: setup
 	$(BIN)/strawberry export-schema graphql_service.schema:schema --output schema.graphql
 
 clean:
-	rm -rf $(VENV) .run
+	rm -rf $(VENV) .run node_modules

@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import rest
+from . import logs, metrics, rest
+from .dashboard import dashboard_routes
 from .db import Database
 from .domain import InvalidInput, PayloadTooLarge, StorageUnavailable
 from .graphql_app import GraphQLApp
@@ -79,7 +80,10 @@ async def readyz(request: Request) -> Response:
     try:
         version = await asyncio.wait_for(db.ping(), timeout=5)
     except (StorageUnavailable, TimeoutError) as exc:
-        return JSONResponse({"status": "unavailable", "reason": str(exc) or "timed out"}, status_code=503)
+        # The Session's error rarely says why; a fresh connection says whether Cassandra is
+        # unreachable or refuses our credentials (or TLS, protocol, datacenter...).
+        reason = await db.diagnose() or str(exc) or "Cassandra did not answer within 5 seconds"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ready", "cassandra": version, "keyspace": request.app.state.settings.keyspace})
 
 
@@ -94,6 +98,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         try:
             app.state.db = db
             app.state.service = await SessionService.create(db, settings)
+            metrics.observe(app.state.service, db)
             yield
         finally:
             if database is None:
@@ -110,10 +115,18 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/players/{player_id:path}/stats", rest.get_player_stats, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics.endpoint(metrics.registry(settings.metrics_multiprocess_dir)), methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *dashboard_routes(),
         ],
         exception_handlers={InvalidInput: _invalid_input, StorageUnavailable: _storage_unavailable},
-        middleware=[Middleware(BodyLimit, limit=settings.max_body_bytes)],
+        # Outermost first: the request id is set before anything logs, and the metrics
+        # also count what the body limit refuses.
+        middleware=[
+            Middleware(logs.RequestId),
+            Middleware(metrics.RequestMetrics),
+            Middleware(BodyLimit, limit=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -121,5 +134,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
 
 def app_from_env() -> Starlette:
-    """uvicorn factory (`--factory graphql_service.app:app_from_env`): one app per worker."""
-    return create_app(Settings.from_env())
+    """uvicorn factory (`--factory graphql_service.app:app_from_env`): one app per worker.
+
+    Workers are fresh processes, and uvicorn sets up its own log handlers before it calls
+    this, so logging is configured here (again)."""
+    settings = Settings.from_env()
+    logs.configure_logging(settings)
+    return create_app(settings)

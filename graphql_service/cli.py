@@ -4,17 +4,19 @@ serve                       run the HTTP server (uvicorn)
 migrate                     apply cql/*.cql to the configured keyspace
 cassandra start|stop|status|fetch
                             the local development node (see devnode.py)
+import FILE                 load events from JSON Lines (.gz/.bz2 too) through the domain
+loadgen                     drive a running service over HTTP; or write a data set
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
-from . import devnode, migrations
+from . import devnode, importer, loadgen, migrations
 from .db import ConnectError, Database
+from .logs import configure_logging
 from .settings import ConfigError, Settings
 
 
@@ -34,6 +36,10 @@ def _serve(settings: Settings) -> int:
 
     # Fail fast, with a readable message, when Cassandra is unreachable or refuses us.
     Database.connect(settings).close()
+    if settings.metrics_multiprocess_dir:
+        # Files left by an earlier run's workers would be added to this run's counters.
+        for stale in settings.metrics_multiprocess_dir.glob("*.db"):
+            stale.unlink()
     print(f"serving on http://{settings.host}:{settings.http_port} (GraphiQL at /graphql); Ctrl-C stops", flush=True)
     uvicorn.run(
         "graphql_service.app:app_from_env",
@@ -41,7 +47,10 @@ def _serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.http_port,
         workers=settings.workers,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # Our logging (configure_logging) already formats uvicorn's loggers, also in the
+        # supervising process of several workers.
+        log_config=None,
     )
     return 0
 
@@ -73,20 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply cql/*.cql to the configured keyspace")
     node = sub.add_parser("cassandra", help="manage the local development Cassandra node")
     node.add_argument("action", choices=["start", "stop", "status", "fetch"])
+    importer.add_arguments(sub.add_parser("import", help="load events from a JSON Lines file (.gz, .bz2 too)"))
+    loadgen.add_arguments(sub.add_parser("loadgen", help="drive a running service over HTTP, or write a data set"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
+        configure_logging(settings)
         if args.command == "serve":
             return _serve(settings)
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command == "import":
+            return importer.main(args, settings)
+        if args.command == "loadgen":
+            return loadgen.main(args)
         return _cassandra(settings, args.action)
-    except (ConfigError, ConnectError, devnode.DevNodeError) as exc:
+    except (ConfigError, ConnectError, devnode.DevNodeError, importer.ImportFailed, loadgen.LoadgenError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

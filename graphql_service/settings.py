@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Literal
 
 RetentionClock = Literal["event", "ingestion"]
+LogFormat = Literal["text", "json"]
 
 ONE_YEAR_SECONDS = 365 * 24 * 3600
 # Cassandra refuses TTLs above 20 years.
 MAX_TTL_SECONDS = 20 * 365 * 24 * 3600
 LOCAL_REPLICATION = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
 CONSISTENCY_LEVELS = frozenset({"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"})
+LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
 
 
 class ConfigError(ValueError):
@@ -98,6 +100,12 @@ class Settings:
     graphiql: bool = True
     mask_errors: bool = True
 
+    # Observability (logs.py, metrics.py).
+    log_format: LogFormat = "text"
+    log_level: str = "INFO"
+    # Set: prometheus-client keeps values in files there and /metrics sums every worker's.
+    metrics_multiprocess_dir: Path | None = None
+
     # The local development node.
     cache_dir: Path = field(default_factory=lambda: _default_cache_dir(os.environ))
     run_dir: Path = field(default_factory=lambda: Path(".run").resolve())
@@ -129,6 +137,16 @@ class Settings:
         if clock not in ("event", "ingestion"):
             raise ConfigError(f"RETENTION_CLOCK must be 'event' or 'ingestion', got {clock!r}")
         ca_file = env.get("CASSANDRA_TLS_CA_FILE", "").strip() or None
+        if env.get("CASSANDRA_PASSWORD") and not env.get("CASSANDRA_USERNAME"):
+            # Without a user name no credentials are sent at all; say so instead of ignoring it.
+            raise ConfigError("CASSANDRA_PASSWORD is set but CASSANDRA_USERNAME is not")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
+        # The name prometheus-client itself reads (metrics.py).
+        multiproc_dir = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+        if multiproc_dir and not Path(multiproc_dir).is_dir():
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {multiproc_dir!r}")
         return cls(
             contact_points=points,
             port=_int(env, "CASSANDRA_PORT", 9042, low=1, high=65535),
@@ -154,6 +172,9 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, low=1024, high=64 * 1024 * 1024),
             graphiql=_bool(env, "GRAPHIQL", True),
             mask_errors=_bool(env, "MASK_ERRORS", True),
+            log_format=log_format,  # type: ignore[arg-type]
+            log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
+            metrics_multiprocess_dir=Path(multiproc_dir) if multiproc_dir else None,
             cache_dir=Path(env["PSS_CACHE_DIR"]) if env.get("PSS_CACHE_DIR") else _default_cache_dir(env),
             run_dir=Path(env.get("PSS_RUN_DIR") or ".run").resolve(),
             cassandra_version=env.get("CASSANDRA_VERSION", "").strip() or None,
