@@ -2,12 +2,13 @@
 
 How a session completes without lightweight transactions or process-local state:
 
-0. Read the session row. If this event's half is already there with the same values,
-   it is a re-delivery: count it as a duplicate and skip the write.
-1. Write this event's half of the session row (an upsert: even a re-delivery racing the
-   first delivery rewrites the same cells, so duplicates change nothing).
-2. Read the row back. Writes and reads use consistency levels whose replica sets
-   overlap (LOCAL_QUORUM for both by default, so R + W > RF).
+0. Read the session row. If an event's half is already there with the same values, it
+   is a re-delivery: count it as a duplicate and skip its write.
+1. Write the new half (an upsert: even a re-delivery racing the first delivery
+   rewrites the same cells, so duplicates change nothing).
+2. If the other half was already there (or came in the same batch), the session is
+   complete. Otherwise read the row back: writes and reads use consistency levels whose
+   replica sets overlap (LOCAL_QUORUM for both by default, so R + W > RF).
 3. If both halves are there, write the completed row. Its key is deterministic
    (player, end_ts, session_id), so when both writers see both halves they write the
    same row twice, which is harmless.
@@ -28,7 +29,7 @@ from typing import Literal
 from uuid import UUID
 
 from .domain import Event, EventKind, InvalidInput, SubmitResult, is_valid_session, utc_now, validate_batch
-from .repository import SessionRepository
+from .repository import SessionHalves, SessionRepository
 from .session_starts import SessionStarts
 from .settings import RetentionClock, Settings
 
@@ -89,19 +90,13 @@ async def submit_events(
     retention = Retention.from_settings(settings)
     kept = [(event, ttl) for event in events if (ttl := retention.time_to_live(event.ts, now)) is not None]
     observe("expired", len(events) - len(kept))
-    # One task per session, concurrent across sessions. Both halves of one session in one
-    # batch are recorded one after the other, so they do not race each other for nothing.
+    # One task per session, concurrent across sessions: each touches one partition.
     by_session: dict[tuple[str, UUID], list[tuple[Event, int]]] = {}
     for event, ttl in kept:
         by_session.setdefault((event.player_id, event.session_id), []).append((event, ttl))
 
     async def record_session(items: list[tuple[Event, int]]) -> None:
-        for event, ttl in items:
-            await _record(repo, event, ttl, retention, now, observe)
-            if starts is not None and event.kind is EventKind.START:
-                # Also on re-delivery: the row is the same, and a first delivery that died
-                # before this step is repaired by the retry.
-                await starts.record(event, now)
+        await _record_session(repo, items, retention, now, observe, starts)
 
     outcomes = await asyncio.gather(*(record_session(items) for items in by_session.values()), return_exceptions=True)
     for outcome in outcomes:
@@ -113,20 +108,43 @@ async def submit_events(
     return SubmitResult(accepted=len(kept), expired=len(events) - len(kept))
 
 
-async def _record(
-    repo: SessionRepository, event: Event, ttl: int, retention: Retention, now: datetime, observe: Observe
+async def _record_session(
+    repo: SessionRepository,
+    items: list[tuple[Event, int]],
+    retention: Retention,
+    now: datetime,
+    observe: Observe,
+    starts: SessionStarts | None,
 ) -> None:
-    # Read first: a re-delivered event (the common retry) then costs one read and no write.
-    halves = await repo.read_halves(event.player_id, event.session_id)
-    duplicate = halves is not None and halves.holds(event)
-    if duplicate:
-        observe("duplicate", 1)
-        # Still finish the session: the first delivery may have died between writing its
-        # half and writing the completed row (e.g. a 503), and this retry is the repair.
-    else:
-        await repo.write_half(event, ttl)
-        halves = await repo.read_halves(event.player_id, event.session_id)
-    session = halves.complete() if halves else None
+    """Record this batch's events of one session (one or both halves, maybe repeated)."""
+    player_id, session_id = items[0][0].player_id, items[0][0].session_id
+    # Read first: a re-delivered event (the common retry) then costs this read and no write.
+    stored = await repo.read_halves(player_id, session_id)
+    latest: dict[EventKind, tuple[Event, int]] = {}
+    for event, ttl in items:
+        already_stored = stored is not None and stored.holds(event)
+        repeated_in_batch = event.kind in latest and latest[event.kind][0] == event
+        if already_stored or repeated_in_batch:
+            observe("duplicate", 1)
+        latest[event.kind] = (event, ttl)  # within one batch, the last event of a kind wins
+    fresh = [(e, ttl) for e, ttl in latest.values() if stored is None or not stored.holds(e)]
+    start = latest.get(EventKind.START)
+
+    # Independent writes go out together: the halves, and the start's row for the
+    # per-country counts (also on re-delivery: the row is the same, and a first delivery
+    # that died before writing it is repaired by the retry).
+    writes = [repo.write_half(event, ttl) for event, ttl in fresh]
+    if starts is not None and start is not None:
+        writes.append(starts.record(start[0], now))
+    await asyncio.gather(*writes)
+
+    known = (stored or SessionHalves(player_id, session_id, None, None, None)).with_events(e for e, _ in fresh)
+    if known.complete() is None and fresh:
+        # The other half may have been written concurrently by another request: read again.
+        # Reads and writes overlap (R + W > RF), so of two racing writers the one whose
+        # write was acknowledged last sees both halves here.
+        known = await repo.read_halves(player_id, session_id) or known
+    session = known.complete()
     if session is None:
         return
     if not is_valid_session(session.start_ts, session.end_ts):
@@ -142,8 +160,10 @@ async def _record(
         return
     completed_ttl = retention.time_to_live(session.end_ts, now)
     if completed_ttl is not None:
+        # With nothing fresh this is the repair of a first delivery that died between
+        # writing its half and this row (e.g. on a 503).
         await repo.write_completed(session, completed_ttl)
-        if not duplicate:
+        if fresh:
             # Two racing writers may both get here for one session; rare, and harmless
             # for the data (same row), so the metric may count such a session twice.
             observe("completed", 1)

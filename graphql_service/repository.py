@@ -7,7 +7,8 @@ its keyspace explicitly, so one Session can serve any keyspace the settings name
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -24,6 +25,16 @@ class SessionHalves:
     start_ts: datetime | None
     country: str | None
     end_ts: datetime | None
+
+    def with_events(self, events: Iterable[Event]) -> SessionHalves:
+        """These halves as they are once `events` are written over them."""
+        halves = self
+        for e in events:
+            if e.kind is EventKind.START:
+                halves = replace(halves, start_ts=e.ts, country=e.country)
+            else:
+                halves = replace(halves, end_ts=e.ts)
+        return halves
 
     def holds(self, event: Event) -> bool:
         """True when this event's half is already stored with the same values."""

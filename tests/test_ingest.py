@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -67,3 +68,43 @@ async def test_a_retry_finishes_a_session_whose_first_delivery_died_half_way(
 
     [found] = await service.recent_sessions(player)
     assert found.session_id == session
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def observe(name: str, seconds: float, error: BaseException | None) -> None:
+        seen.append(name)
+
+    database.observers.append(observe)
+    yield seen
+    database.observers.remove(observe)
+
+
+async def test_the_second_half_completes_without_reading_back(service: SessionService, statements: list[str]) -> None:
+    player = new_player()
+    session = uuid.uuid4()
+    begun = now() - timedelta(hours=1)
+
+    await service.submit_events([end(player, session, begun + timedelta(minutes=2))])
+    first = Counter(statements)
+    statements.clear()
+    await service.submit_events([start(player, session, begun)])
+    second = Counter(statements)
+
+    # The first half cannot know whether the other is being written right now: it reads back.
+    assert first == Counter(read_halves=2, write_end=1)
+    # The second half saw the first before writing: complete, no read-back.
+    assert second["read_halves"] == 1 and second["write_start"] == 1 and second["write_completed"] == 1
+
+
+async def test_a_redelivered_batch_writes_nothing_new(service: SessionService, statements: list[str]) -> None:
+    _, pair = session_pair(new_player(), now() - timedelta(hours=1))
+    await service.submit_events(pair)
+    statements.clear()
+
+    await service.submit_events(pair)
+
+    assert "write_start" not in statements and "write_end" not in statements
+    assert statements.count("read_halves") == 1
