@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from .buckets import Bucket, Level, buckets_of, children, decompose, floor, window
 from .domain import Event, utc_now
@@ -36,6 +37,10 @@ from .repository import BucketState, SessionStartsRepository
 SHARDS = 8
 MARK_AHEAD = timedelta(seconds=2)
 STALE_MARGIN = timedelta(seconds=5)
+# Statements one process keeps in flight for recounts: a window full of changed buckets
+# (after a backfill of late starts) is recounted in bounded bites, not all at once.
+RECOUNT_CONCURRENCY = 32
+T = TypeVar("T")
 
 # (t, now) -> the TTL of a row about time t, or None when t is already past retention.
 TimeToLive = Callable[[datetime, datetime], int | None]
@@ -57,6 +62,9 @@ class SessionStarts:
         self._ttl_for = time_to_live
         self._shards = shards
         self._marked_until: dict[Bucket, datetime] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gate = asyncio.Semaphore(RECOUNT_CONCURRENCY)
+        self._inflight: dict[Bucket, asyncio.Future[None]] = {}
 
     async def record(self, event: Event, now: datetime | None = None) -> None:
         """Store one start event (idempotent) and mark its buckets as changed."""
@@ -118,11 +126,34 @@ class SessionStarts:
                 totals[country] += starts
         return totals
 
+    def _loop_state(self) -> tuple[asyncio.Semaphore, dict[Bucket, asyncio.Future[None]]]:
+        # Asyncio primitives belong to one event loop; tools and tests may use several.
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop, self._gate, self._inflight = loop, asyncio.Semaphore(RECOUNT_CONCURRENCY), {}
+        return self._gate, self._inflight
+
+    async def _limited(self, statement: Awaitable[T]) -> T:
+        gate, _ = self._loop_state()
+        async with gate:
+            return await statement
+
     async def _recount(self, bucket: Bucket) -> None:
+        """Recount `bucket`, or wait for the recount of it this process already runs (the
+        dashboard polls every few seconds; a slow recount must not be started twice)."""
+        _, inflight = self._loop_state()
+        running = inflight.get(bucket)
+        if running is None:
+            running = asyncio.ensure_future(self._recount_now(bucket))
+            inflight[bucket] = running
+            running.add_done_callback(lambda _: inflight.pop(bucket, None))
+        await asyncio.shield(running)
+
+    async def _recount_now(self, bucket: Bucket) -> None:
         began = utc_now()
         if bucket.level is Level.MINUTE:
             per_shard = await asyncio.gather(
-                *(self._repo.minute_countries(bucket.start, shard) for shard in range(self._shards))
+                *(self._limited(self._repo.minute_countries(bucket.start, shard)) for shard in range(self._shards))
             )
             counts: Counter[str] = Counter(country for countries in per_shard for country in countries)
         else:
@@ -133,7 +164,10 @@ class SessionStarts:
             return
         level, part = bucket.level.value, bucket.partition
         await asyncio.gather(
-            *(self._repo.write_count(level, part, bucket.start, c, n, ttl, began) for c, n in counts.items())
+            *(
+                self._limited(self._repo.write_count(level, part, bucket.start, c, n, ttl, began))
+                for c, n in counts.items()
+            )
         )
         # Only after the counts: a reader that sees counted_at also sees the numbers.
-        await self._repo.set_counted(level, part, bucket.start, began, ttl)
+        await self._limited(self._repo.set_counted(level, part, bucket.start, began, ttl))
