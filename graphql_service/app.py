@@ -17,12 +17,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import logs, metrics, rest
 from .dashboard import dashboard_routes
 from .db import Database
-from .domain import InvalidInput, PayloadTooLarge, StorageUnavailable
+from .domain import InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
 from .graphql_app import GraphQLApp
 from .schema import build_schema
 from .service import SessionService
@@ -44,6 +44,11 @@ async def _invalid_input(request: Request, exc: Exception) -> Response:
     return error_json(status, exc.message, [p.as_dict() for p in exc.problems])
 
 
+async def _storage_rejected(request: Request, exc: Exception) -> Response:
+    # Logged in db.py with Cassandra's message; not the caller's fault and not retryable.
+    return error_json(500, "Cassandra rejected a statement; see the server log")
+
+
 async def _storage_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("storage unavailable on %s: %s", request.url.path, exc)
     return JSONResponse(
@@ -54,21 +59,47 @@ async def _storage_unavailable(request: Request, exc: Exception) -> Response:
 
 
 class BodyLimit:
-    """Refuse any request whose declared body is over the limit before it is read, for
-    every route (GraphQL included). REST also counts the bytes of chunked bodies."""
+    """Refuse any request body over the limit, for every route (GraphQL included): by its
+    Content-Length before reading it, or, for a chunked body, by counting while buffering
+    it (at most `limit` bytes are ever held)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            declared = dict(scope["headers"]).get(b"content-length", b"")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error_json(413, f"request body is larger than {self.limit} bytes")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
             if declared.isdigit() and int(declared) > self.limit:
-                response = error_json(413, f"request body is larger than {self.limit} bytes")
-                await response(scope, receive, send)
+                await too_large(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            body.extend(message.get("body", b""))
+            if len(body) > self.limit:
+                await too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -119,7 +150,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *dashboard_routes(),
         ],
-        exception_handlers={InvalidInput: _invalid_input, StorageUnavailable: _storage_unavailable},
+        exception_handlers={
+            InvalidInput: _invalid_input,
+            StorageUnavailable: _storage_unavailable,
+            StorageRejected: _storage_rejected,
+        },
         # Outermost first: the request id is set before anything logs, and the metrics
         # also count what the body limit refuses.
         middleware=[

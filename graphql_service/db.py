@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cassandra import AuthenticationFailed, ConsistencyLevel, DriverException
+from cassandra import AuthenticationFailed, ConsistencyLevel, DriverException, RequestValidationException
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import (
     EXEC_PROFILE_DEFAULT,
@@ -34,7 +34,7 @@ from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.protocol import ProtocolException
 from cassandra.query import PreparedStatement, SimpleStatement, dict_factory
 
-from .domain import StorageUnavailable
+from .domain import StorageRejected, StorageUnavailable
 from .settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -250,6 +250,10 @@ class Database:
         error: BaseException | None = None
         try:
             return await self._run(statement.prepared.bind(params))
+        except RequestValidationException as exc:
+            error = exc
+            log.error("Cassandra rejected %s: %s", statement.name, exc)
+            raise StorageRejected(f"Cassandra rejected {statement.name}: {type(exc).__name__}") from exc
         except (DriverException, NoHostAvailable, OSError) as exc:
             error = exc
             raise StorageUnavailable(f"Cassandra failed on {statement.name}: {type(exc).__name__}") from exc

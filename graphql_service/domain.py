@@ -9,7 +9,8 @@ Error tree::
     ServiceError
     ├── InvalidInput        the caller sent something we will not store (→ 4xx)
     │   └── PayloadTooLarge the body is over the configured limit (→ 413)
-    └── StorageUnavailable  Cassandra did not answer in time (→ 503; safe to retry)
+    ├── StorageUnavailable  Cassandra did not answer in time (→ 503; safe to retry)
+    └── StorageRejected     Cassandra refused a statement as invalid (→ 500; logged)
 """
 
 from __future__ import annotations
@@ -137,6 +138,11 @@ class StorageUnavailable(ServiceError):
     """Cassandra failed or timed out. Writes are idempotent, so the caller may retry."""
 
 
+class StorageRejected(ServiceError):
+    """Cassandra refused a statement as invalid (a schema or configuration problem on our
+    side, e.g. a TTL past the cluster's maximum expiry date): retrying will not help."""
+
+
 def describe(problems: Sequence[Problem], rename: Mapping[str, str] | None = None) -> str:
     """One line naming every problem, e.g. `events[1].ts is more than 24 hours in the future`."""
     rename = rename or {}
@@ -162,7 +168,10 @@ def utc_now() -> datetime:
 
 def to_utc_millis(value: datetime) -> datetime:
     """A naive datetime means UTC; an aware one is converted. Sub-millisecond digits go."""
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
     return aware.replace(microsecond=aware.microsecond // 1000 * 1000)
 
 
@@ -187,6 +196,10 @@ def check_player_id(value: object) -> str:
         raise ValueError(f"must be at most {MAX_PLAYER_ID_LENGTH} characters")
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValueError("must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates, e.g. "\ud800" from a JSON escape
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 
@@ -214,7 +227,7 @@ def _whole_number(value: object, low: int, high: int, message: str) -> int:
         raise ValueError(message)
     try:
         number: int = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(1e999)
         raise ValueError(message) from None
     if (isinstance(value, float) and value != number) or not low <= number <= high:
         raise ValueError(message)

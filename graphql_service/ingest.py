@@ -31,7 +31,7 @@ from uuid import UUID
 from .domain import Event, EventKind, InvalidInput, SubmitResult, is_valid_session, utc_now, validate_batch
 from .repository import SessionHalves, SessionRepository
 from .session_starts import SessionStarts
-from .settings import RetentionClock, Settings
+from .settings import MAX_TTL_SECONDS, RetentionClock, Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,10 @@ class Retention:
         if self.clock == "ingestion":
             return self.seconds
         remaining = int((event_ts + timedelta(seconds=self.seconds) - now).total_seconds())
-        return remaining if remaining >= 1 else None
+        if remaining < 1:
+            return None
+        # An event up to MAX_FUTURE_SECONDS ahead could ask for more than Cassandra's 20 years.
+        return min(remaining, MAX_TTL_SECONDS)
 
 
 async def submit_events(
@@ -136,6 +139,10 @@ async def _record_session(
     writes = [repo.write_half(event, ttl) for event, ttl in fresh]
     if starts is not None and start is not None:
         writes.append(starts.record(start[0], now))
+        replaced = stored.start_event() if stored is not None else None
+        if replaced is not None and replaced != start[0]:
+            # A re-delivery with another time or country: count the session once, here.
+            writes.append(starts.forget(replaced, now))
     await asyncio.gather(*writes)
 
     known = (stored or SessionHalves(player_id, session_id, None, None, None)).with_events(e for e, _ in fresh)

@@ -15,6 +15,8 @@ from uuid import UUID
 from .db import Database, Row, Statement
 from .domain import Event, EventKind, Session
 
+STATS_MAX_SESSIONS = 10_000
+
 
 @dataclass(frozen=True)
 class SessionHalves:
@@ -35,6 +37,12 @@ class SessionHalves:
             else:
                 halves = replace(halves, end_ts=e.ts)
         return halves
+
+    def start_event(self) -> Event | None:
+        """The start event these halves hold, if any."""
+        if self.start_ts is None or self.country is None:
+            return None
+        return Event(EventKind.START, self.player_id, self.session_id, self.start_ts, self.country)
 
     def holds(self, event: Event) -> bool:
         """True when this event's half is already stored with the same values."""
@@ -97,7 +105,10 @@ class SessionRepository:
         )
         self._all_completed = db.prepare(
             "player_completed_sessions",
-            f"SELECT start_ts, end_ts FROM {ks}.completed_sessions_by_player WHERE player_id = ?",
+            # Bounded: anyone may post sessions under any player id, so one request must not
+            # read an arbitrarily large partition (a year at 10 sessions a day is 3,650 rows).
+            f"SELECT start_ts, end_ts FROM {ks}.completed_sessions_by_player WHERE player_id = ? "
+            f"LIMIT {STATS_MAX_SESSIONS}",
             write=False,
         )
         self._recent = db.prepare(
@@ -173,6 +184,12 @@ class SessionStartsRepository:
             "VALUES (?, ?, ?, ?, ?) USING TTL ?",
             write=True,
         )
+        self._delete_start = db.prepare(
+            "delete_session_start",
+            f"DELETE FROM {ks}.session_starts_by_minute "
+            "WHERE minute = ? AND shard = ? AND country = ? AND player_id = ? AND session_id = ?",
+            write=True,
+        )
         self._minute_countries = db.prepare(
             "read_minute_starts",
             f"SELECT country FROM {ks}.session_starts_by_minute WHERE minute = ? AND shard = ?",
@@ -180,7 +197,7 @@ class SessionStartsRepository:
         )
         self._mark = db.prepare(
             "mark_start_bucket",
-            f"UPDATE {ks}.session_start_buckets USING TTL ? SET last_write = ? "
+            f"UPDATE {ks}.session_start_buckets USING TTL ? AND TIMESTAMP ? SET last_write = ? "
             "WHERE level = ? AND parent = ? AND bucket = ?",
             write=True,
         )
@@ -217,11 +234,17 @@ class SessionStartsRepository:
         params = (minute, shard, event.country, event.player_id, event.session_id, ttl)
         await self._db.execute(self._insert_start, params)
 
+    async def delete_start(self, minute: datetime, shard: int, event: Event) -> None:
+        params = (minute, shard, event.country, event.player_id, event.session_id)
+        await self._db.execute(self._delete_start, params)
+
     async def minute_countries(self, minute: datetime, shard: int) -> list[str]:
         return [row["country"] for row in await self._db.execute(self._minute_countries, (minute, shard))]
 
     async def mark(self, level: str, parent: datetime, bucket: datetime, last_write: datetime, ttl: int) -> None:
-        await self._db.execute(self._mark, (ttl, last_write, level, parent, bucket))
+        # Written at the timestamp it holds: of two processes' marks the later one wins,
+        # whatever order they arrive in, so a mark never moves back in time.
+        await self._db.execute(self._mark, (ttl, _micros(last_write), last_write, level, parent, bucket))
 
     async def states(self, level: str, parent: datetime, start: datetime, end: datetime) -> dict[datetime, BucketState]:
         return _partition_rows(await self._db.execute(self._states, (level, parent, start, end)))

@@ -14,9 +14,11 @@ its counts overwritten. No counters (not idempotent, no TTL), no read-modify-wri
 locks: a recount is a pure function of what is stored, so two processes recounting at
 once write the same numbers, and the recount that began later wins (USING TIMESTAMP).
 
-Freshness: a marker is written after its row, so a row a recount missed leaves its bucket
-marked as changed after that recount began, and the next query recounts it. Clocks of the
-API processes must agree within STALE_MARGIN (NTP does far better). To save writes, a
+Freshness: a marker is written after its row is acknowledged and holds the time it was
+written, so a row a recount missed leaves its bucket marked as changed after that recount
+began, and the next query recounts it. Marks are written USING TIMESTAMP of the time they
+hold, so they never move back. Clocks of the API processes must agree within STALE_MARGIN
+(NTP does far better). To save writes, a
 process marks a bucket at most once per MARK_AHEAD, writing a `last_write` that far in the
 future so the marker also covers the starts it then skips marking; that cache is only an
 optimisation — losing it costs writes, never correctness.
@@ -76,13 +78,24 @@ class SessionStarts:
         await self._repo.insert_start(minute, shard_of(event, self._shards), event, ttl)
         await asyncio.gather(*(self._mark(bucket, now) for bucket in buckets_of(event.ts)))
 
+    async def forget(self, event: Event, now: datetime | None = None) -> None:
+        """Remove a start that a re-delivery replaced with another time or country, so
+        the session still counts once."""
+        now = now or utc_now()
+        minute = floor(Level.MINUTE, event.ts)
+        await self._repo.delete_start(minute, shard_of(event, self._shards), event)
+        await asyncio.gather(*(self._mark(bucket, now) for bucket in buckets_of(event.ts)))
+
     async def _mark(self, bucket: Bucket, now: datetime) -> None:
-        if self._marked_until.get(bucket, now) > now:
-            return
+        # Called once the row is written: the mark must be later than that write, so it
+        # is taken from the clock now, not from when the request began.
+        written = utc_now()
+        if self._marked_until.get(bucket, written) > written:
+            return  # an earlier mark of this process still covers this write
         ttl = self._ttl_for(bucket.end, now)
         if ttl is None:
             return
-        until = now + MARK_AHEAD
+        until = written + MARK_AHEAD
         await self._repo.mark(bucket.level.value, bucket.partition, bucket.start, until, ttl)
         if len(self._marked_until) > 10_000:
             self._marked_until = {b: t for b, t in self._marked_until.items() if t > now}
@@ -101,7 +114,7 @@ class SessionStarts:
         totals: Counter[str] = Counter()
         for partial in partials:
             totals.update(partial)
-        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        ranked = sorted(((c, n) for c, n in totals.items() if n > 0), key=lambda item: (-item[1], item[0]))
         return start, end, ranked
 
     async def _count_group(self, level: Level, partition: datetime, wanted: list[Bucket]) -> Counter[str]:
@@ -163,6 +176,11 @@ class SessionStarts:
         if ttl is None:
             return
         level, part = bucket.level.value, bucket.partition
+        # A country can also drop out (a start replaced by a re-delivery with another
+        # country or time): its old count is overwritten with 0, not left behind.
+        before = await self._limited(self._repo.counts(level, part, bucket.start, bucket.end))
+        for _, country, _ in before:
+            counts.setdefault(country, 0)
         await asyncio.gather(
             *(
                 self._limited(self._repo.write_count(level, part, bucket.start, c, n, ttl, began))

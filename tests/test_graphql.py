@@ -198,3 +198,24 @@ async def test_an_oversized_graphql_request_gets_413(client: httpx.AsyncClient, 
     response = await client.post("/graphql", json={"query": "{ __typename }", "pad": "x" * settings.max_body_bytes})
 
     assert response.status_code == 413
+
+
+async def test_an_oversized_chunked_graphql_request_gets_413(client: httpx.AsyncClient, settings: Settings) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"query": "{ __typename }", "pad": "'
+        for _ in range(settings.max_body_bytes // 1000 + 2):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+
+    assert response.status_code == 413
+
+
+async def test_a_small_chunked_graphql_request_is_served(client: httpx.AsyncClient) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"query": "{ __typename }"}'
+
+    response = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
+
+    assert response.json() == {"data": {"__typename": "Query"}}

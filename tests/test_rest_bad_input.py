@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -166,5 +167,40 @@ async def test_sessions_queries_name_what_is_wrong(client: httpx.AsyncClient, pa
 
 async def test_sessions_with_a_body_that_is_not_an_object(client: httpx.AsyncClient) -> None:
     response = await client.request("GET", "/sessions", content=b"[1, 2]")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [
+        ("player_id", '"\\ud800"'),
+        ("ts", '"0001-01-01T00:00:00+01:00"'),
+        ("ts", '"9999-12-31T23:59:59-01:00"'),
+    ],
+)
+async def test_values_that_cannot_be_stored_are_named_not_crashed_on(
+    client: httpx.AsyncClient, field: str, raw: str
+) -> None:
+    player = new_player()
+    _, pair = session_pair(player, now() - timedelta(hours=1))
+    bad = start(new_player(), uuid.uuid4(), now())
+    bad[field] = "PLACEHOLDER"
+    body = json.dumps([*pair, bad]).replace('"PLACEHOLDER"', raw)
+
+    response = await client.post("/events", content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["details"][0] == {
+        "index": 2,
+        "field": field,
+        "message": response.json()["details"][0]["message"],
+    }
+    assert (await client.get("/sessions", params={"player_id": player})).json()["sessions"] == []
+
+
+@pytest.mark.parametrize("body", ['{"player_id": "\\ud800"}', '{"player_id": "p", "limit": 1e999}'])
+async def test_session_queries_that_cannot_be_answered_get_400(client: httpx.AsyncClient, body: str) -> None:
+    response = await client.request("GET", "/sessions", content=body, headers={"content-type": "application/json"})
 
     assert response.status_code == 400

@@ -74,6 +74,18 @@ async def test_a_redelivered_start_counts_once(api: httpx.AsyncClient) -> None:
     assert (await starts(api, 1))["NO"] == 2
 
 
+async def test_a_start_redelivered_with_another_country_or_time_counts_once(api: httpx.AsyncClient) -> None:
+    player, session = new_player(), uuid.uuid4()
+    await api.post("/events", json=[start(player, session, now() - timedelta(minutes=50), "BE")])
+    assert (await starts(api, 1)).get("BE") == 1
+
+    await api.post("/events", json=[start(player, session, now() - timedelta(minutes=20), "NL")])
+
+    counted = await starts(api, 1)
+    assert counted.get("NL") == 1
+    assert "BE" not in counted
+
+
 async def test_new_starts_show_up_in_the_next_answer(api: httpx.AsyncClient) -> None:
     await api.post("/events", json=starts_in("EE", 2, timedelta(seconds=5)))
     assert (await starts(api, 1))["EE"] == 2
