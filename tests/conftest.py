@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +22,8 @@ from graphql_service import devnode, migrations
 from graphql_service.app import create_app
 from graphql_service.db import Database
 from graphql_service.settings import Settings
+
+from .servers import served
 
 
 @pytest.fixture(scope="session")
@@ -55,46 +52,26 @@ def database(settings: Settings, cassandra: None) -> Iterator[Database]:
     db.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, database: Database) -> Iterator[str]:
     """The real server process, started with the same command as the Dockerfile's CMD
-    (`python -m graphql_service serve`), on a free port, against the test keyspace.
-    Yields its base URL; stopped with SIGINT (Ctrl-C) at the end of the run."""
-    port = _free_port()
-    env = {**os.environ, "CASSANDRA_KEYSPACE": settings.keyspace, "HOST": "127.0.0.1", "PORT": str(port)}
-    log_path = Path(tempfile.gettempdir()) / f"live-server-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_service", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    (`python -m graphql_service serve`), against the test keyspace. Yields its base URL."""
+    log_path = Path(tempfile.gettempdir()) / f"live-server-{settings.keyspace}.log"
+    with served(settings, log_path) as base_url:
         yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+
+
+@pytest.fixture
+def statements(database: Database) -> Iterator[list[str]]:
+    """Names of the statements Cassandra executes while the test runs, in order."""
+    seen: list[str] = []
+
+    def observe(name: str, seconds: float, error: BaseException | None) -> None:
+        seen.append(name)
+
+    database.observers.append(observe)
+    yield seen
+    database.observers.remove(observe)
 
 
 @asynccontextmanager

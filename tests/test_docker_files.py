@@ -93,9 +93,13 @@ def _settings_variables() -> set[str]:
 
 
 def _live_server_command() -> list[str]:
-    """The arguments after the interpreter in the live_server fixture's Popen call."""
-    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text())
-    fixture = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "live_server")
+    """The arguments after the interpreter in the Popen call of tests/servers.py's `served`,
+    which the live_server fixture (and every other server-process test) uses."""
+    conftest = ast.parse((ROOT / "tests" / "conftest.py").read_text())
+    fixture = next(n for n in ast.walk(conftest) if isinstance(n, ast.FunctionDef) and n.name == "live_server")
+    assert any(isinstance(n, ast.Call) and ast.unparse(n.func) == "served" for n in ast.walk(fixture))
+    tree = ast.parse((ROOT / "tests" / "servers.py").read_text())
+    fixture = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "served")
     call = next(
         n
         for n in ast.walk(fixture)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -68,18 +67,6 @@ async def test_a_retry_finishes_a_session_whose_first_delivery_died_half_way(
 
     [found] = await service.recent_sessions(player)
     assert found.session_id == session
-
-
-@pytest.fixture
-def statements(database: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def observe(name: str, seconds: float, error: BaseException | None) -> None:
-        seen.append(name)
-
-    database.observers.append(observe)
-    yield seen
-    database.observers.remove(observe)
 
 
 async def test_the_second_half_completes_without_reading_back(service: SessionService, statements: list[str]) -> None:

@@ -26,7 +26,7 @@ from graphql_service.settings import ConfigError, LogFormat, Settings
 
 from .conftest import serving
 from .events import end, new_player, now, start
-from .test_metrics import served
+from .servers import served
 
 pytestmark = pytest.mark.anyio
 

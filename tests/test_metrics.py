@@ -7,15 +7,7 @@ scrape taken before its own traffic with one taken after.
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +29,7 @@ from graphql_service.settings import ConfigError, Settings
 
 from .conftest import serving
 from .events import end, new_player, now, session_pair, start
+from .servers import served
 
 pytestmark = pytest.mark.anyio
 
@@ -178,47 +171,6 @@ async def test_statement_errors_are_counted_by_statement_and_error(settings: Set
 
 
 # --- several uvicorn workers, one view of the counters ---------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def served(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
-    """`python -m graphql_service serve` with extra environment; yields its base URL once
-    /readyz answers. The server's output goes to `log_path`."""
-    port = _free_port()
-    full_env = {**os.environ, "CASSANDRA_KEYSPACE": settings.keyspace, "HOST": "127.0.0.1", "PORT": str(port), **env}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "graphql_service", "serve"], env=full_env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_every_worker_reports_the_sum_of_all_workers_in_multiprocess_mode(
