@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from aiodataloader import DataLoader
 
-from .domain import Session
+from .domain import PlayerStats, Session
 from .repository import SessionRepository
 
 SessionsKey = tuple[str, int]  # (player id, how many of the newest sessions)
@@ -33,6 +33,19 @@ class RecentSessionsLoader(DataLoader[SessionsKey, list[Session]]):
         return [by_player[player_id][:limit] for player_id, limit in keys]
 
 
+class PlayerStatsLoader(DataLoader[str, PlayerStats]):
+    """`player.stats` of one query: one (bounded) partition read per distinct player."""
+
+    def __init__(self, repo: SessionRepository) -> None:
+        super().__init__()
+        self._repo = repo
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[PlayerStats]:
+        spans = await asyncio.gather(*(self._repo.session_spans(player_id) for player_id in keys))
+        return [PlayerStats.of(found) for found in spans]
+
+
 class Loaders:
     def __init__(self, repo: SessionRepository) -> None:
         self.recent_sessions = RecentSessionsLoader(repo)
+        self.player_stats = PlayerStatsLoader(repo)

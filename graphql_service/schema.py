@@ -79,7 +79,7 @@ class Player:
     @strawberry.field(description="Totals over the player's retained complete sessions.")
     async def stats(self, info: Info[Context, Any]) -> PlayerStats:
         try:
-            found = await _context(info).service.player_stats(str(self.id))
+            found = await _context(info).loaders.player_stats.load(str(self.id))
         except StorageUnavailable as exc:
             raise storage_unavailable(exc) from exc
         return PlayerStats(

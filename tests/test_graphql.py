@@ -204,3 +204,18 @@ async def test_a_small_chunked_graphql_request_is_served(client: httpx.AsyncClie
     response = await client.post("/graphql", content=chunks(), headers={"content-type": "application/json"})
 
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_stats_of_aliased_players_read_each_player_once(client: httpx.AsyncClient, statements: list[str]) -> None:
+    players = [new_player() for _ in range(3)]
+    fields = " ".join(
+        f'a{i}: player(id: "{p}") {{ stats {{ completedSessions }} }} '
+        f'b{i}: player(id: "{p}") {{ stats {{ totalSeconds }} }}'
+        for i, p in enumerate(players)
+    )
+    statements.clear()
+
+    result = await graphql(client, f"{{ {fields} }}")
+
+    assert result["data"]["a0"]["stats"] == {"completedSessions": 0}
+    assert statements.count("player_completed_sessions") == len(players)

@@ -150,9 +150,10 @@ async def test_graphql_rejects_a_bad_window(api: httpx.AsyncClient) -> None:
 
 
 async def test_player_stats_sum_the_complete_sessions(api: httpx.AsyncClient) -> None:
+    at = now()
     player = new_player()
     for minutes, ago in ((10, 5), (20, 3), (30, 1)):
-        _, pair = session_pair(player, now() - timedelta(hours=ago), minutes=minutes)
+        _, pair = session_pair(player, at - timedelta(hours=ago), minutes=minutes)
         await api.post("/events", json=pair)
     await api.post("/events", json=[start(player, uuid.uuid4(), now())])  # incomplete: not counted
 
@@ -164,7 +165,7 @@ async def test_player_stats_sum_the_complete_sessions(api: httpx.AsyncClient) ->
         )
     ).json()["data"]["player"]["stats"]
 
-    last_end = (now() - timedelta(hours=1) + timedelta(minutes=30)).isoformat(timespec="milliseconds")
+    last_end = (at - timedelta(hours=1) + timedelta(minutes=30)).isoformat(timespec="milliseconds")
     assert rest == {
         "player_id": player,
         "completed_sessions": 3,
