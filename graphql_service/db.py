@@ -226,11 +226,6 @@ class Database:
     def close(self) -> None:
         self._cluster.shutdown()
 
-    @property
-    def keyspace(self) -> str | None:
-        keyspace: str | None = self._session.keyspace
-        return keyspace
-
     def prepare(self, name: str, cql: str, *, write: bool, idempotent: bool = True) -> Statement:
         """Blocking; done once per statement at start-up."""
         prepared = self._session.prepare(cql)

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from .argtypes import batch_size, positive_int
 from .db import Database
 from .domain import MAX_BATCH_EVENTS, InvalidInput, StorageUnavailable, SubmitResult
 from .ingest import IngestOutcome
@@ -368,20 +369,6 @@ def format_summary(summary: ImportSummary) -> str:
     return "\n".join(lines)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _batch_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_BATCH_EVENTS:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_BATCH_EVENTS}, got {value}")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="JSON Lines, one event per line; .gz and .bz2 are read directly")
     parser.add_argument(
@@ -389,10 +376,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["event", "ingestion"],
         help="count retention from the event's ts (default: RETENTION_CLOCK) or from now, to replay old data",
     )
-    parser.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, help="batches in flight")
-    parser.add_argument("--batch-size", type=_batch_size, default=MAX_BATCH_EVENTS, help="events per batch (1-10)")
+    parser.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, help="batches in flight")
+    parser.add_argument("--batch-size", type=batch_size, default=MAX_BATCH_EVENTS, help="events per batch (1-10)")
     parser.add_argument(
-        "--attempts", type=_positive, default=DEFAULT_ATTEMPTS, help="tries per batch while Cassandra is unavailable"
+        "--attempts", type=positive_int, default=DEFAULT_ATTEMPTS, help="tries per batch while Cassandra is unavailable"
     )
     parser.add_argument("--rejects", type=Path, help="reject file (default: FILE.rejects.jsonl)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")

@@ -98,10 +98,10 @@ async def submit_events(
     for event, ttl in kept:
         by_session.setdefault((event.player_id, event.session_id), []).append((event, ttl))
 
-    async def record_session(items: list[tuple[Event, int]]) -> None:
-        await _record_session(repo, items, retention, now, observe, starts)
-
-    outcomes = await asyncio.gather(*(record_session(items) for items in by_session.values()), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(_record_session(repo, items, retention, now, observe, starts) for items in by_session.values()),
+        return_exceptions=True,
+    )
     for outcome in outcomes:
         # After a storage failure some halves may be stored; that is safe because every
         # write is idempotent and the caller retries the whole batch on the 503.
@@ -123,14 +123,14 @@ async def _record_session(
     player_id, session_id = items[0][0].player_id, items[0][0].session_id
     # Read first: a re-delivered event (the common retry) then costs this read and no write.
     stored = await repo.read_halves(player_id, session_id)
-    latest: dict[EventKind, tuple[Event, int]] = {}
+    latest: dict[EventKind, tuple[Event, int, bool]] = {}  # kind -> (event, ttl, already stored)
     for event, ttl in items:
         already_stored = stored is not None and stored.holds(event)
         repeated_in_batch = event.kind in latest and latest[event.kind][0] == event
         if already_stored or repeated_in_batch:
             observe("duplicate", 1)
-        latest[event.kind] = (event, ttl)  # within one batch, the last event of a kind wins
-    fresh = [(e, ttl) for e, ttl in latest.values() if stored is None or not stored.holds(e)]
+        latest[event.kind] = (event, ttl, already_stored)  # within one batch, the last of a kind wins
+    fresh = [(e, ttl) for e, ttl, already_stored in latest.values() if not already_stored]
     start = latest.get(EventKind.START)
 
     # Independent writes go out together: the halves, and the start's row for the
@@ -140,7 +140,7 @@ async def _record_session(
     if starts is not None and start is not None:
         writes.append(starts.record(start[0], now))
         replaced = stored.start_event() if stored is not None else None
-        if replaced is not None and replaced != start[0]:
+        if replaced is not None and not start[2]:
             # A re-delivery with another time or country: count the session once, here.
             writes.append(starts.forget(replaced, now))
     await asyncio.gather(*writes)

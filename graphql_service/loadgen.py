@@ -43,6 +43,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from .argtypes import batch_size, positive_float, positive_int, share
 from .domain import MAX_BATCH_EVENTS
 from .progress import Progress
 
@@ -495,34 +496,6 @@ def render_report(report: LoadReport, stream: IO[str]) -> None:
 # Command line
 
 
-def _share(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, got {value:g}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value:g}")
-    return value
-
-
-def _batch_size(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= MAX_BATCH_EVENTS:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_BATCH_EVENTS}, got {value}")
-    return value
-
-
 def _date(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -530,34 +503,34 @@ def _date(text: str) -> datetime:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the service (default %(default)s)")
-    parser.add_argument("--players", type=_positive_int, default=1000, help="synthetic players (default %(default)s)")
-    parser.add_argument("--duration", type=_positive_float, default=10.0, help="seconds to run (default %(default)s)")
+    parser.add_argument("--players", type=positive_int, default=1000, help="synthetic players (default %(default)s)")
+    parser.add_argument("--duration", type=positive_float, default=10.0, help="seconds to run (default %(default)s)")
     parser.add_argument(
-        "--concurrency", type=_positive_int, default=8, help="clients sending back to back (default %(default)s)"
+        "--concurrency", type=positive_int, default=8, help="clients sending back to back (default %(default)s)"
     )
-    parser.add_argument("--rate", type=_positive_float, help="requests/s instead of --concurrency (open loop)")
+    parser.add_argument("--rate", type=positive_float, help="requests/s instead of --concurrency (open loop)")
     parser.add_argument(
-        "--max-in-flight", type=_positive_int, default=256, help="with --rate: open requests at most (default 256)"
-    )
-    parser.add_argument(
-        "--max-batch", type=_batch_size, default=MAX_BATCH_EVENTS, help="events per POST: 1 to this (default 10)"
+        "--max-in-flight", type=positive_int, default=256, help="with --rate: open requests at most (default 256)"
     )
     parser.add_argument(
-        "--out-of-order", type=_share, default=0.1, help="share of sessions whose end is sent first (default 0.1)"
+        "--max-batch", type=batch_size, default=MAX_BATCH_EVENTS, help="events per POST: 1 to this (default 10)"
     )
-    parser.add_argument("--duplicates", type=_share, default=0.05, help="share of events sent twice (default 0.05)")
-    parser.add_argument("--rest-reads", type=_share, default=0.0, help="share of requests that GET /sessions")
-    parser.add_argument("--graphql-reads", type=_share, default=0.0, help="share of requests that query GraphQL")
-    parser.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per request (default 10)")
+    parser.add_argument(
+        "--out-of-order", type=share, default=0.1, help="share of sessions whose end is sent first (default 0.1)"
+    )
+    parser.add_argument("--duplicates", type=share, default=0.05, help="share of events sent twice (default 0.05)")
+    parser.add_argument("--rest-reads", type=share, default=0.0, help="share of requests that GET /sessions")
+    parser.add_argument("--graphql-reads", type=share, default=0.0, help="share of requests that query GraphQL")
+    parser.add_argument("--timeout", type=positive_float, default=10.0, help="seconds per request (default 10)")
     parser.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object instead of a table")
     data = parser.add_argument_group("writing a data set for `import` instead of sending")
     data.add_argument("--write-jsonl", type=Path, metavar="FILE", help="write events to FILE (.gz/.bz2: compressed)")
-    data.add_argument("--events", type=_positive_int, default=100_000, help="events to write (default 100000)")
+    data.add_argument("--events", type=positive_int, default=100_000, help="events to write (default 100000)")
     data.add_argument("--from", dest="first_day", type=_date, help="first session day (default: 7 days ago)")
-    data.add_argument("--days", type=_positive_float, default=7.0, help="days the sessions span (default 7)")
-    data.add_argument("--invalid", type=_share, default=0.0, help="share of lines written broken (default 0)")
+    data.add_argument("--days", type=positive_float, default=7.0, help="days the sessions span (default 7)")
+    data.add_argument("--invalid", type=share, default=0.0, help="share of lines written broken (default 0)")
 
 
 def main(args: argparse.Namespace) -> int:

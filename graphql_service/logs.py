@@ -35,10 +35,6 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "a
 _NOT_LOGGED = frozenset({"color_message"})
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 def accepted_request_id(raw: str | None) -> str | None:
     """The client's id if it is 1..128 printable ASCII characters without spaces, else None.
 

@@ -73,25 +73,20 @@ STATEMENT_ERRORS = Counter(
     ["statement", "error"],
 )
 
-_EVENT_OUTCOMES: dict[IngestOutcome, str] = {
-    "accepted": "accepted",
-    "rejected": "rejected",
-    "expired": "expired",
-    "duplicate": "duplicate",
-}
+_EVENT_OUTCOMES: frozenset[IngestOutcome] = frozenset({"accepted", "rejected", "expired", "duplicate"})
 _SESSION_OUTCOMES: dict[IngestOutcome, str] = {"completed": "completed", "invalid_session": "invalid"}
 
 # Every outcome is exported from the start (at 0), so rate() and alerts work before the first event.
-for _outcome in _EVENT_OUTCOMES.values():
+for _outcome in _EVENT_OUTCOMES:
     EVENTS.labels(_outcome)
-for _outcome in _SESSION_OUTCOMES.values():
-    SESSIONS.labels(_outcome)
+for _label in _SESSION_OUTCOMES.values():
+    SESSIONS.labels(_label)
 
 
 def observe_ingest(outcome: IngestOutcome, count: int) -> None:
     """`SessionService.observers` hook."""
     if outcome in _EVENT_OUTCOMES:
-        EVENTS.labels(_EVENT_OUTCOMES[outcome]).inc(count)
+        EVENTS.labels(outcome).inc(count)
     elif outcome in _SESSION_OUTCOMES:
         SESSIONS.labels(_SESSION_OUTCOMES[outcome]).inc(count)
 
