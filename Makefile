@@ -71,7 +71,7 @@ screenshot: setup cassandra chromium
 
 # Regenerate the SDL; tests/test_schema_sdl.py fails when it drifts from the code.
 schema: setup
-	$(BIN)/strawberry export-schema graphql_service.schema:schema --output schema.graphql
+	$(BIN)/strawberry export-schema graphql_service.api.graphql.schema:schema --output schema.graphql
 
 clean:
 	rm -rf $(VENV) .run node_modules

@@ -1,7 +1,8 @@
 """Configuration, read once from the environment.
 
-Every knob the service has lives here, so the README's configuration table and this
-module can be checked against each other. Nothing else in the package reads
+`TABLE` names every setting once: its variable, type, default, range and meaning. Parsing
+(`Settings.from_env`) and the README's configuration table (`markdown_table`, kept equal
+by tests/test_settings.py) both come from it. Nothing else in the package reads
 ``os.environ``.
 """
 
@@ -9,56 +10,236 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from .domain.errors import ConfigError
 
 RetentionClock = Literal["event", "ingestion"]
 LogFormat = Literal["text", "json"]
+Driver = Literal["acsylla", "cassandra-driver"]
 
 ONE_YEAR_SECONDS = 365 * 24 * 3600
 # Cassandra refuses TTLs above 20 years.
 MAX_TTL_SECONDS = 20 * 365 * 24 * 3600
 LOCAL_REPLICATION = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-CONSISTENCY_LEVELS = frozenset({"ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"})
-LOG_LEVELS = frozenset({"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"})
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+__all__ = ["ConfigError", "Settings"]
 
 
-class ConfigError(ValueError):
-    """A setting has a value the service cannot use; the message names the variable."""
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    kind: Literal["str", "int", "bool", "choice", "hosts", "path", "keyspace"]
+    default: Any
+    meaning: str
+    low: int = 0
+    high: int = 0
+    choices: tuple[str, ...] = ()
+    # How the default reads in the README when it is not simply the value.
+    shown: str | None = None
+
+    def describe_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if self.default is None or self.default == ():
+            return "*(none)*"
+        return f"`{str(self.default).lower() if isinstance(self.default, bool) else self.default}`"
 
 
-def _int(env: Mapping[str, str], key: str, default: int, *, low: int, high: int) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{key} must be between {low} and {high}, got {value}")
-    return value
+TABLE: tuple[Setting, ...] = (
+    Setting(
+        "CASSANDRA_DRIVER",
+        "driver",
+        "choice",
+        "acsylla",
+        "which client library talks to Cassandra: `acsylla` (asyncio over the C/C++ driver, protocol v4; "
+        "the faster, see BENCHMARKS.md) or `cassandra-driver` (the DataStax Python driver)",
+        choices=("acsylla", "cassandra-driver"),
+    ),
+    Setting(
+        "CASSANDRA_CONTACT_POINTS",
+        "contact_points",
+        "hosts",
+        (),
+        "comma-separated hosts of an existing cluster; empty = the local node this project starts",
+        shown="*(empty)*",
+    ),
+    Setting("CASSANDRA_PORT", "port", "int", 9042, "CQL port (also the local node's port)", 1, 65535),
+    Setting(
+        "CASSANDRA_LOCAL_DC",
+        "local_dc",
+        "str",
+        "datacenter1",
+        "the local datacenter for token-aware, DC-aware load balancing (Azure Cosmos DB: the region, "
+        "e.g. `West Europe`); a name the cluster does not have stops start-up with the names it has",
+    ),
+    Setting("CASSANDRA_KEYSPACE", "keyspace", "keyspace", "player_sessions", "keyspace to create and use"),
+    Setting(
+        "CASSANDRA_REPLICATION",
+        "replication",
+        "str",
+        LOCAL_REPLICATION,
+        "keyspace replication, as CQL; use `{'class': 'NetworkTopologyStrategy', 'dc1': 3}` on a real cluster",
+    ),
+    Setting(
+        "CASSANDRA_READ_CONSISTENCY",
+        "read_consistency",
+        "choice",
+        "LOCAL_QUORUM",
+        "consistency of reads",
+        choices=CONSISTENCY_LEVELS,
+    ),
+    Setting(
+        "CASSANDRA_WRITE_CONSISTENCY",
+        "write_consistency",
+        "choice",
+        "LOCAL_QUORUM",
+        "consistency of writes; keep R + W > RF (read-your-writes across API processes)",
+        choices=CONSISTENCY_LEVELS,
+    ),
+    Setting("CASSANDRA_USERNAME", "username", "str", None, "PasswordAuthenticator user"),
+    Setting("CASSANDRA_PASSWORD", "password", "str", None, "its password; a password without a user name is an error"),
+    Setting(
+        "CASSANDRA_TLS_CA_FILE",
+        "tls_ca_file",
+        "str",
+        None,
+        "CA / server certificate (PEM) to verify against; setting it turns TLS on",
+    ),
+    Setting(
+        "CASSANDRA_TLS",
+        "tls_enabled",
+        "bool",
+        False,
+        "TLS to the native port; `true` without a CA file uses the system's CAs",
+        shown="on if a CA file is set",
+    ),
+    Setting(
+        "CASSANDRA_TLS_VERIFY",
+        "tls_verify",
+        "bool",
+        True,
+        "verify the server certificate and host name; `false` still encrypts",
+    ),
+    Setting(
+        "CASSANDRA_PROTOCOL_VERSION",
+        "protocol_version",
+        "int",
+        5,
+        "native protocol version (`4` for Azure Cosmos DB or Cassandra 3.x)",
+        3,
+        5,
+    ),
+    Setting("CASSANDRA_CONNECT_TIMEOUT", "connect_timeout_seconds", "int", 10, "seconds to connect", 1, 600),
+    Setting("CASSANDRA_REQUEST_TIMEOUT", "request_timeout_seconds", "int", 10, "seconds per statement", 1, 600),
+    Setting(
+        "RETENTION_SECONDS",
+        "retention_seconds",
+        "int",
+        ONE_YEAR_SECONDS,
+        "how long data is kept (Cassandra 5.0 in its default `storage_compatibility_mode: CASSANDRA_4` "
+        "refuses expiry dates after 2038-01-19: such writes get `500` and a log line, not a retry-forever `503`)",
+        1,
+        MAX_TTL_SECONDS,
+        shown="`31536000` (365 days)",
+    ),
+    Setting(
+        "RETENTION_CLOCK",
+        "retention_clock",
+        "choice",
+        "event",
+        "`event`: count retention from the event's `ts`; `ingestion`: from when it is written",
+        choices=("event", "ingestion"),
+    ),
+    Setting(
+        "MAX_FUTURE_SECONDS",
+        "max_future_seconds",
+        "int",
+        24 * 3600,
+        "how far in the future a `ts` may be",
+        0,
+        MAX_TTL_SECONDS,
+    ),
+    Setting("HOST", "host", "str", "127.0.0.1", "where `serve` listens"),
+    Setting("PORT", "http_port", "int", 8000, "the HTTP port of `serve`", 1, 65535),
+    Setting(
+        "WEB_CONCURRENCY", "workers", "int", 1, "uvicorn worker processes (each has its own Cassandra session)", 1, 256
+    ),
+    Setting(
+        "MAX_BODY_BYTES", "max_body_bytes", "int", 64 * 1024, "request body limit (413 above)", 1024, 64 * 1024 * 1024
+    ),
+    Setting("GRAPHIQL", "graphiql", "bool", True, "serve GraphiQL at `/graphql` to browsers"),
+    Setting("MASK_ERRORS", "mask_errors", "bool", True, "hide unexpected internal GraphQL errors"),
+    Setting(
+        "LOG_FORMAT",
+        "log_format",
+        "choice",
+        "text",
+        "`text` or `json` (one JSON object per line); see [Observability](#observability)",
+        choices=("text", "json"),
+    ),
+    Setting(
+        "LOG_LEVEL",
+        "log_level",
+        "choice",
+        "INFO",
+        "`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`",
+        choices=LOG_LEVELS,
+    ),
+    # The name prometheus-client itself reads (ops/metrics.py).
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        "metrics_multiprocess_dir",
+        "path",
+        None,
+        "an existing, empty directory: `/metrics` then sums all `WEB_CONCURRENCY` workers",
+    ),
+    Setting(
+        "CASSANDRA_VERSION",
+        "cassandra_version",
+        "str",
+        None,
+        "local node: pin a Cassandra version",
+        shown="newest 5.0.x",
+    ),
+    Setting("CASSANDRA_HEAP", "cassandra_heap", "str", "1G", "local node: JVM heap"),
+    Setting(
+        "CASSANDRA_START_TIMEOUT",
+        "cassandra_start_timeout_seconds",
+        "int",
+        180,
+        "local node: seconds to wait for CQL",
+        10,
+        3600,
+    ),
+    Setting("JAVA_HOME", "java_home", "path", None, "local node: a JDK 17 or 11 to use first", shown="*(searched)*"),
+    Setting(
+        "PSS_CACHE_DIR",
+        "cache_dir",
+        "path",
+        None,
+        "local node: where the Cassandra jars are cached",
+        shown="`$XDG_CACHE_HOME/player-session-service` or `~/.cache/…`",
+    ),
+    Setting(
+        "PSS_RUN_DIR",
+        "run_dir",
+        "path",
+        None,
+        "local node: data, logs and pid file (`.run/cassandra/`)",
+        shown="`.run`",
+    ),
+    Setting("CQL_DIR", "cql_dir", "path", None, "where the migration files are", shown="`cql/` of the checkout"),
+)
+_BY_ATTR = {s.attr: s for s in TABLE}
 
 
-def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{key} must be true or false, got {raw!r}")
-
-
-def _choice(env: Mapping[str, str], key: str, default: str, allowed: frozenset[str]) -> str:
-    value = env.get(key, "").strip() or default
-    if value.upper() in allowed:
-        return value.upper()
-    if value in allowed:
-        return value
-    raise ConfigError(f"{key} must be one of {', '.join(sorted(allowed))}, got {value!r}")
+def _default(attr: str) -> Any:
+    return _BY_ATTR[attr].default
 
 
 def _default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -66,54 +247,83 @@ def _default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "player-session-service"
 
 
+def _default_cql_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "cql"
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    key = setting.env
+    if setting.kind == "int":
+        # ASCII digits only (int() would also take "1_0" and full-width digits).
+        text = raw[1:] if raw.startswith("-") else raw
+        if not (text.isascii() and text.isdigit()):
+            raise ConfigError(f"{key} must be an integer, got {raw!r}")
+        value = int(raw)
+        if not setting.low <= value <= setting.high:
+            raise ConfigError(f"{key} must be between {setting.low} and {setting.high}, got {value}")
+        return value
+    if setting.kind == "bool":
+        lowered = raw.lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{key} must be true or false, got {raw!r}")
+    if setting.kind == "choice":
+        for choice in setting.choices:
+            if raw.lower() == choice.lower():
+                return choice
+        raise ConfigError(f"{key} must be one of {', '.join(sorted(setting.choices))}, got {raw!r}")
+    if setting.kind == "hosts":
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if setting.kind == "path":
+        return Path(raw)
+    if setting.kind == "keyspace":
+        if not raw.replace("_", "a").isalnum() or not raw[0].isalpha() or len(raw) > 48 or not raw.isascii():
+            raise ConfigError(f"{key} must be a CQL identifier (letters, digits, _), got {raw!r}")
+        return raw
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
-    # Cassandra connection. An empty contact point list means "the local development
-    # node this project starts itself" (see devnode.py).
-    contact_points: tuple[str, ...] = ()
-    port: int = 9042
-    local_dc: str = "datacenter1"
-    keyspace: str = "player_sessions"
-    replication: str = LOCAL_REPLICATION
-    read_consistency: str = "LOCAL_QUORUM"
-    write_consistency: str = "LOCAL_QUORUM"
-    username: str | None = None
-    password: str | None = None
-    tls_ca_file: str | None = None
-    tls_enabled: bool = False
-    tls_verify: bool = True
-    # v5 is what Cassandra 4.0+ speaks; Azure Cosmos DB for Apache Cassandra needs 4.
-    protocol_version: int = 5
-    connect_timeout_seconds: int = 10
-    request_timeout_seconds: int = 10
-
-    # Domain rules.
-    retention_seconds: int = ONE_YEAR_SECONDS
-    retention_clock: RetentionClock = "event"
-    max_future_seconds: int = 24 * 3600
-
-    # HTTP.
-    host: str = "127.0.0.1"
-    http_port: int = 8000
-    workers: int = 1
-    max_body_bytes: int = 64 * 1024
-    graphiql: bool = True
-    mask_errors: bool = True
-
-    # Observability (logs.py, metrics.py).
-    log_format: LogFormat = "text"
-    log_level: str = "INFO"
+    driver: Driver = _default("driver")
+    # An empty contact point list means "the local development node this project starts".
+    contact_points: tuple[str, ...] = _default("contact_points")
+    port: int = _default("port")
+    local_dc: str = _default("local_dc")
+    keyspace: str = _default("keyspace")
+    replication: str = _default("replication")
+    read_consistency: str = _default("read_consistency")
+    write_consistency: str = _default("write_consistency")
+    username: str | None = _default("username")
+    password: str | None = _default("password")
+    tls_ca_file: str | None = _default("tls_ca_file")
+    tls_enabled: bool = _default("tls_enabled")
+    tls_verify: bool = _default("tls_verify")
+    protocol_version: int = _default("protocol_version")
+    connect_timeout_seconds: int = _default("connect_timeout_seconds")
+    request_timeout_seconds: int = _default("request_timeout_seconds")
+    retention_seconds: int = _default("retention_seconds")
+    retention_clock: RetentionClock = _default("retention_clock")
+    max_future_seconds: int = _default("max_future_seconds")
+    host: str = _default("host")
+    http_port: int = _default("http_port")
+    workers: int = _default("workers")
+    max_body_bytes: int = _default("max_body_bytes")
+    graphiql: bool = _default("graphiql")
+    mask_errors: bool = _default("mask_errors")
+    log_format: LogFormat = _default("log_format")
+    log_level: str = _default("log_level")
     # Set: prometheus-client keeps values in files there and /metrics sums every worker's.
-    metrics_multiprocess_dir: Path | None = None
-
-    # The local development node.
+    metrics_multiprocess_dir: Path | None = _default("metrics_multiprocess_dir")
+    cassandra_version: str | None = _default("cassandra_version")
+    cassandra_heap: str = _default("cassandra_heap")
+    cassandra_start_timeout_seconds: int = _default("cassandra_start_timeout_seconds")
+    java_home: Path | None = _default("java_home")
     cache_dir: Path = field(default_factory=lambda: _default_cache_dir(os.environ))
     run_dir: Path = field(default_factory=lambda: Path(".run").resolve())
-    cassandra_version: str | None = None
-    cassandra_heap: str = "1G"
-    cassandra_start_timeout_seconds: int = 180
-    java_home: Path | None = None
-    cql_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "cql")
+    cql_dir: Path = field(default_factory=_default_cql_dir)
 
     @property
     def uses_local_node(self) -> bool:
@@ -129,57 +339,34 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        points = tuple(p.strip() for p in env.get("CASSANDRA_CONTACT_POINTS", "").split(",") if p.strip())
-        keyspace = env.get("CASSANDRA_KEYSPACE", "").strip() or "player_sessions"
-        if not keyspace.replace("_", "a").isalnum() or not keyspace[0].isalpha() or len(keyspace) > 48:
-            raise ConfigError(f"CASSANDRA_KEYSPACE must be a CQL identifier (letters, digits, _), got {keyspace!r}")
-        clock = env.get("RETENTION_CLOCK", "").strip().lower() or "event"
-        if clock not in ("event", "ingestion"):
-            raise ConfigError(f"RETENTION_CLOCK must be 'event' or 'ingestion', got {clock!r}")
-        ca_file = env.get("CASSANDRA_TLS_CA_FILE", "").strip() or None
-        if env.get("CASSANDRA_PASSWORD") and not env.get("CASSANDRA_USERNAME"):
+        values: dict[str, Any] = {}
+        for setting in TABLE:
+            # Secrets are taken as given (a password may start or end with a space).
+            raw = env.get(setting.env, "")
+            raw = raw if setting.env == "CASSANDRA_PASSWORD" else raw.strip()
+            if raw:
+                values[setting.attr] = _parse(setting, raw)
+        if values.get("password") and not values.get("username"):
             # Without a user name no credentials are sent at all; say so instead of ignoring it.
             raise ConfigError("CASSANDRA_PASSWORD is set but CASSANDRA_USERNAME is not")
-        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
-        if log_format not in ("text", "json"):
-            raise ConfigError(f"LOG_FORMAT must be 'text' or 'json', got {log_format!r}")
-        # The name prometheus-client itself reads (metrics.py).
-        multiproc_dir = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-        if multiproc_dir and not Path(multiproc_dir).is_dir():
-            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {multiproc_dir!r}")
-        return cls(
-            contact_points=points,
-            port=_int(env, "CASSANDRA_PORT", 9042, low=1, high=65535),
-            local_dc=env.get("CASSANDRA_LOCAL_DC", "").strip() or "datacenter1",
-            keyspace=keyspace,
-            replication=env.get("CASSANDRA_REPLICATION", "").strip() or LOCAL_REPLICATION,
-            read_consistency=_choice(env, "CASSANDRA_READ_CONSISTENCY", "LOCAL_QUORUM", CONSISTENCY_LEVELS),
-            write_consistency=_choice(env, "CASSANDRA_WRITE_CONSISTENCY", "LOCAL_QUORUM", CONSISTENCY_LEVELS),
-            username=env.get("CASSANDRA_USERNAME") or None,
-            password=env.get("CASSANDRA_PASSWORD") or None,
-            tls_ca_file=ca_file,
-            tls_enabled=_bool(env, "CASSANDRA_TLS", ca_file is not None),
-            tls_verify=_bool(env, "CASSANDRA_TLS_VERIFY", True),
-            protocol_version=_int(env, "CASSANDRA_PROTOCOL_VERSION", 5, low=3, high=5),
-            connect_timeout_seconds=_int(env, "CASSANDRA_CONNECT_TIMEOUT", 10, low=1, high=600),
-            request_timeout_seconds=_int(env, "CASSANDRA_REQUEST_TIMEOUT", 10, low=1, high=600),
-            retention_seconds=_int(env, "RETENTION_SECONDS", ONE_YEAR_SECONDS, low=1, high=MAX_TTL_SECONDS),
-            retention_clock=clock,  # type: ignore[arg-type]
-            max_future_seconds=_int(env, "MAX_FUTURE_SECONDS", 24 * 3600, low=0, high=MAX_TTL_SECONDS),
-            host=env.get("HOST", "").strip() or "127.0.0.1",
-            http_port=_int(env, "PORT", 8000, low=1, high=65535),
-            workers=_int(env, "WEB_CONCURRENCY", 1, low=1, high=256),
-            max_body_bytes=_int(env, "MAX_BODY_BYTES", 64 * 1024, low=1024, high=64 * 1024 * 1024),
-            graphiql=_bool(env, "GRAPHIQL", True),
-            mask_errors=_bool(env, "MASK_ERRORS", True),
-            log_format=log_format,  # type: ignore[arg-type]
-            log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS),
-            metrics_multiprocess_dir=Path(multiproc_dir) if multiproc_dir else None,
-            cache_dir=Path(env["PSS_CACHE_DIR"]) if env.get("PSS_CACHE_DIR") else _default_cache_dir(env),
-            run_dir=Path(env.get("PSS_RUN_DIR") or ".run").resolve(),
-            cassandra_version=env.get("CASSANDRA_VERSION", "").strip() or None,
-            cassandra_heap=env.get("CASSANDRA_HEAP", "").strip() or "1G",
-            cassandra_start_timeout_seconds=_int(env, "CASSANDRA_START_TIMEOUT", 180, low=10, high=3600),
-            java_home=Path(env["JAVA_HOME"]) if env.get("JAVA_HOME") else None,
-            cql_dir=Path(env["CQL_DIR"]) if env.get("CQL_DIR") else Path(__file__).resolve().parent.parent / "cql",
-        )
+        if "tls_enabled" not in values and values.get("tls_ca_file"):
+            values["tls_enabled"] = True
+        multiproc_dir = values.get("metrics_multiprocess_dir")
+        if multiproc_dir is not None and not multiproc_dir.is_dir():
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {str(multiproc_dir)!r}")
+        if "cache_dir" not in values:
+            values["cache_dir"] = _default_cache_dir(env)
+        values["run_dir"] = Path(values.get("run_dir") or ".run").resolve()
+        return cls(**values)
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{s.env}` | {s.describe_default()} | {s.meaning} |" for s in TABLE]
+    return "\n".join(lines)
+
+
+# Every Settings field that is read from the environment has a row in TABLE.
+_unlisted = {f.name for f in fields(Settings)} - set(_BY_ATTR)
+assert not _unlisted, f"settings without a row in TABLE: {_unlisted}"

@@ -1,0 +1,90 @@
+"""The GraphQL schema: Query, Mutation and the limits that bound one request's cost.
+
+Resolvers hold the service (through the context and its loaders) and nothing else; the
+service checks arguments, the ServiceErrors extension turns its errors into GraphQL errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import Info
+
+from .context import Context
+from .errors import ServiceErrors, is_internal
+from .types import CountrySessionStarts, EventInput, PlayerStats, SessionType, SubmitEventsResult
+
+# One request may name at most this many fields deep / aliases / tokens. With 20 aliases
+# a query reads at most 20 player partitions: bounded work per request.
+MAX_DEPTH = 6
+MAX_ALIASES = 20
+MAX_TOKENS = 2000
+
+
+@strawberry.type
+class Player:
+    id: strawberry.ID
+
+    @strawberry.field(description="The player's last complete sessions, newest end first.")
+    async def sessions(self, info: Info[Context, Any], last: int | None = 20) -> list[SessionType]:
+        found = await info.context.loaders.recent_sessions.load((str(self.id), last))
+        return [SessionType.from_domain(s) for s in found]
+
+    @strawberry.field(description="Totals over the player's retained complete sessions.")
+    async def stats(self, info: Info[Context, Any]) -> PlayerStats:
+        found = await info.context.loaders.player_stats.load(str(self.id))
+        return PlayerStats(
+            completed_sessions=found.completed_sessions,
+            total_seconds=found.total_seconds,
+            average_seconds=found.average_seconds,
+            last_session_end=found.last_session_end,
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(
+        description="Session starts per country in the last `hours` (1..8760), largest first. "
+        "The window ends with the current minute; its edges are whole minutes."
+    )
+    async def session_starts_by_country(self, info: Info[Context, Any], hours: int) -> list[CountrySessionStarts]:
+        report = await info.context.service.session_starts(hours)
+        return [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in report.countries]
+
+    @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
+    def player(self, info: Info[Context, Any], id: strawberry.ID) -> Player:
+        return Player(id=strawberry.ID(info.context.service.player_id(str(id))))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Store a batch of 1 to 10 events; all or nothing on invalid input.")
+    async def submit_events(self, info: Info[Context, Any], events: list[EventInput]) -> SubmitEventsResult:
+        result = await info.context.service.submit_events([e.as_raw() for e in events])
+        return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
+
+
+class ServiceSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Strawberry logs every error with a traceback; the caller's mistakes are answered,
+        # not logged. Only unexpected exceptions reach the log.
+        super().process_errors([e for e in errors if is_internal(e)], execution_context)
+
+
+def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
+    # Factories, not instances: Strawberry builds fresh extensions for every request.
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ServiceErrors,
+    ]
+    if mask_errors:
+        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
+    return ServiceSchema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

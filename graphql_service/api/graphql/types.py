@@ -1,0 +1,79 @@
+"""Strawberry types of the public GraphQL API (the SDL is exported to schema.graphql)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from uuid import UUID
+
+import strawberry
+
+from ...domain.events import EventKind
+from ...domain.sessions import Session
+
+
+@strawberry.enum(description="Which half of a game session an event reports.")
+class EventType(Enum):
+    START = "start"
+    END = "end"
+
+
+@strawberry.input(description="One game event. Validated exactly like an event posted to REST /events.")
+class EventInput:
+    event: EventType
+    player_id: str = strawberry.field(description="Non-empty, at most 128 characters, no control characters.")
+    session_id: UUID
+    ts: datetime = strawberry.field(description="ISO-8601; without an offset it means UTC.")
+    country: str | None = strawberry.field(
+        default=None, description="ISO 3166-1 alpha-2; required on START, ignored on END."
+    )
+
+    def as_raw(self) -> dict[str, object]:
+        return {
+            "event": EventKind(self.event.value).value,
+            "player_id": self.player_id,
+            "session_id": self.session_id,
+            "ts": self.ts,
+            "country": self.country,
+        }
+
+
+@strawberry.type
+class SubmitEventsResult:
+    accepted: int = strawberry.field(description="Events stored (or already stored: re-delivery is harmless).")
+    expired: int = strawberry.field(description="Events already older than the retention period; not stored.")
+
+
+@strawberry.type(name="Session", description="A complete game session: both its start and end were received.")
+class SessionType:
+    session_id: UUID
+    player_id: str
+    country: str
+    start_ts: datetime
+    end_ts: datetime
+    duration_seconds: float
+
+    @classmethod
+    def from_domain(cls, session: Session) -> SessionType:
+        return cls(
+            session_id=session.session_id,
+            player_id=session.player_id,
+            country=session.country,
+            start_ts=session.start_ts,
+            end_ts=session.end_ts,
+            duration_seconds=session.duration_seconds,
+        )
+
+
+@strawberry.type
+class CountrySessionStarts:
+    country: str
+    session_starts: int
+
+
+@strawberry.type(description="Totals over the player's retained complete sessions.")
+class PlayerStats:
+    completed_sessions: int
+    total_seconds: float
+    average_seconds: float | None
+    last_session_end: datetime | None

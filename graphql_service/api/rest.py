@@ -1,0 +1,113 @@
+"""The REST shims: parse HTTP, call the service, shape the answer. Nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from ..core.service import SessionService
+from ..domain.errors import InvalidInput, Problem
+from ..domain.sessions import Session
+
+BODY_SHAPES = 'a JSON array of events, {"rows": [...]} or {"events": [...]}'
+
+
+def _service(request: Request) -> SessionService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+async def read_json_body(request: Request) -> Any:
+    """The parsed JSON body, or None when there is no body (its size was checked by BodyLimit)."""
+    body = await request.body()
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and bodies that are not UTF-8.
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+def events_from_body(body: Any) -> list[object]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ("rows", "events"):
+            if isinstance(body.get(key), list):
+                return list(body[key])
+    raise InvalidInput(
+        f"request body must be {BODY_SHAPES}", [Problem(field="body", message=f"expected {BODY_SHAPES}")]
+    )
+
+
+def session_json(session: Session) -> dict[str, object]:
+    return {
+        "session_id": str(session.session_id),
+        "player_id": session.player_id,
+        "country": session.country,
+        "start_ts": session.start_ts.isoformat(timespec="milliseconds"),
+        "end_ts": session.end_ts.isoformat(timespec="milliseconds"),
+        "duration_seconds": session.duration_seconds,
+    }
+
+
+async def post_events(request: Request) -> Response:
+    service = _service(request)
+    body = await read_json_body(request)
+    if body is None:
+        raise InvalidInput(f"request body is empty; send {BODY_SHAPES}")
+    await service.submit_events(events_from_body(body))
+    # The original contract: exactly this text, also when some events were past retention.
+    return PlainTextResponse("POST success")
+
+
+async def get_sessions(request: Request) -> Response:
+    service = _service(request)
+    # Postman users of the original send the player id as a JSON body on GET; browsers
+    # and curl prefer the query string. Both work; the query string wins if both are given.
+    body = await read_json_body(request)
+    params: dict[str, Any] = body if isinstance(body, dict) else {}
+    if body is not None and not isinstance(body, dict):
+        raise InvalidInput('request body must be a JSON object such as {"player_id": "..."}')
+    player_id = request.query_params.get("player_id", params.get("player_id"))
+    limit = request.query_params.get("limit", params.get("limit"))
+    if player_id is None:
+        raise InvalidInput(
+            "player_id is required (query string ?player_id=... or JSON body)",
+            [Problem(field="player_id", message="is required")],
+        )
+    sessions = await service.recent_sessions(player_id, limit)
+    return JSONResponse({"player_id": player_id, "sessions": [session_json(s) for s in sessions]})
+
+
+async def get_session_starts(request: Request) -> Response:
+    service = _service(request)
+    report = await service.session_starts(request.query_params.get("hours"))
+    return JSONResponse(
+        {
+            "hours": report.hours,
+            "from": report.start.isoformat(),
+            "to": report.end.isoformat(),
+            "countries": [{"country": c.country, "session_starts": c.session_starts} for c in report.countries],
+        }
+    )
+
+
+async def get_player_stats(request: Request) -> Response:
+    service = _service(request)
+    player_id = request.path_params["player_id"]
+    stats = await service.player_stats(player_id)
+    return JSONResponse(
+        {
+            "player_id": player_id,
+            "completed_sessions": stats.completed_sessions,
+            "total_seconds": stats.total_seconds,
+            "average_seconds": stats.average_seconds,
+            "last_session_end": stats.last_session_end.isoformat(timespec="milliseconds")
+            if stats.last_session_end
+            else None,
+        }
+    )

@@ -1,0 +1,79 @@
+"""Folding: turn a player's pending events into listed sessions, on the first read of that
+player after they arrived. Ingest writes blind; this is where completion, conflicting
+re-deliveries and end-before-start are settled (the rules: domain/sessions.py)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from ..domain.events import utc_now
+from ..domain.retention import Retention
+from ..domain.sessions import Session, duplicated_ids, plan_fold, records, stale_listings
+from ..store.sessions import SessionRepository
+from .ingest import Observe
+
+log = logging.getLogger(__name__)
+
+
+class Folding:
+    def __init__(self, repo: SessionRepository, retention: Retention, observe: Observe) -> None:
+        self._repo = repo
+        self._retention = retention
+        self._observe = observe
+
+    async def fold(self, player_id: str, now: datetime | None = None) -> bool:
+        """Fold what is pending for the player; True when anything was pending."""
+        pending = await self._repo.pending_events(player_id)
+        if not pending:
+            return False
+        now = now or utc_now()
+        archived = await self._repo.archived_events(player_id, sorted({e.session_id for e in pending}))
+        plan = plan_fold(player_id, archived, pending)
+        ttl = self._retention.time_to_live
+        listed = [(s, t) for s in plan.listed if (t := ttl(s.end_ts, now)) is not None]
+        # Listings first, then archive and release: a fold that dies half-way leaves the
+        # events pending, and the next read repeats it (every step is idempotent).
+        await self._repo.write_listings(player_id, listed, plan.unlisted)
+        await self._repo.archive(player_id, [(e, t) for e in plan.archive if (t := ttl(e.ts, now)) is not None])
+        await self._repo.release(player_id, plan.release)
+        self._observe("duplicate", plan.duplicates)
+        self._observe("completed", plan.completed)
+        self._observe("invalid_session", len(plan.invalid))
+        for session in plan.invalid:
+            # Across batches the request that arrived second cannot be refused (the first
+            # was already accepted), so the pair is stored but never listed.
+            log.warning(
+                "session %s of player %r ends before it starts; not listed",
+                session.session_id,
+                session.player_id,
+                extra={"event_name": "invalid_session", "session_id": str(session.session_id)},
+            )
+        return True
+
+    async def without_stale(
+        self, player_id: str, sessions: list[Session], read_again: Callable[[], Awaitable[list[Session]]]
+    ) -> list[Session]:
+        """`sessions` with no session listed twice. Two folds racing with different views
+        of one session can leave a second listing row; the stored events decide which row
+        is right, the other is deleted, and the listing is read again."""
+        twice = duplicated_ids(sessions)
+        if not twice:
+            return sessions
+        truth = records(player_id, await self._repo.archived_events(player_id, sorted(twice)))
+        stale = stale_listings([s for s in sessions if s.session_id in twice], truth)
+        await self._repo.write_listings(player_id, [], stale)
+        return _unique(await read_again())
+
+
+def _unique(sessions: Sequence[Session]) -> list[Session]:
+    # Only reached right after deleting stale rows: a row a concurrent fold has since
+    # written again is left out here and cleaned up by the next read.
+    seen: set[object] = set()
+    out = []
+    for s in sessions:
+        if s.session_id not in seen:
+            seen.add(s.session_id)
+            out.append(s)
+    return out

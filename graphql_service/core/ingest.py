@@ -1,0 +1,84 @@
+"""Ingest: validate a batch whole, then write each event blind, at most three statements per
+start and one per end, every write idempotent. Completion is not decided here: the next
+read of the player folds the pending events into the listing (core/folding.py).
+Why this is safe under retries, races and many processes: docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from ..domain.errors import InvalidInput
+from ..domain.events import Event, EventKind, SubmitResult, utc_now, validate_batch
+from ..domain.retention import Retention
+from ..domain.sessions import StoredEvent, winner
+from ..settings import Settings
+from ..store.sessions import SessionRepository
+from .starts import SessionStarts
+
+log = logging.getLogger(__name__)
+
+IngestOutcome = Literal["accepted", "rejected", "expired", "duplicate", "completed", "invalid_session"]
+# Called with what happened to how many events (or sessions, for completed and
+# invalid_session); metrics hook in here. Must not block.
+Observe = Callable[[IngestOutcome, int], None]
+
+
+def ignore(outcome: IngestOutcome, count: int) -> None:
+    pass
+
+
+class Ingest:
+    def __init__(self, repo: SessionRepository, starts: SessionStarts, settings: Settings, observe: Observe) -> None:
+        self._repo = repo
+        self._starts = starts
+        self._retention = Retention.from_settings(settings)
+        self._max_future = timedelta(seconds=settings.max_future_seconds)
+        self._observe = observe
+
+    async def submit(self, raw_events: Sequence[object], now: datetime | None = None) -> SubmitResult:
+        """Validate the whole batch (nothing is stored if any event is invalid), then store
+        every event concurrently: each write touches a single partition."""
+        now = now or utc_now()
+        try:
+            events = validate_batch(raw_events, now, self._max_future)
+        except InvalidInput:
+            self._observe("rejected", len(raw_events))
+            raise
+        kept = [(e, ttl) for e in events if (ttl := self._retention.time_to_live(e.ts, now)) is not None]
+        self._observe("expired", len(events) - len(kept))
+        # After a storage failure some events may be stored; that is safe because every
+        # write is idempotent and the caller retries the whole batch on the 503.
+        await asyncio.gather(*(self._store(event, ttl, now) for event, ttl in kept))
+        self._observe("accepted", len(kept))
+        return SubmitResult(accepted=len(kept), expired=len(events) - len(kept))
+
+    async def _store(self, event: Event, ttl: int, now: datetime) -> None:
+        if event.kind is EventKind.END:
+            await self._repo.write_event(event, ttl)
+            return
+        # A start is also counted per country: its row goes in with the event.
+        await asyncio.gather(self._repo.write_event(event, ttl), self._starts.record(event, now))
+        await self._count_once(event, now)
+
+    async def _count_once(self, event: Event, now: datetime) -> None:
+        """Keep exactly one per-country row per session when its start was sent with
+        different times or countries. Read after both writes are acknowledged, at
+        consistency levels that overlap (R + W > RF): of two racing variants, the writer
+        acknowledged last sees both, and both writers drop the same losers."""
+        variants = await self._repo.start_variants(event.player_id, event.session_id)
+        if len(variants) < 2:
+            return
+        best = winner(variants)
+        assert best is not None
+        kept = self._starts.row_key(best)
+        losers = {self._starts.row_key(v): v for v in variants if self._starts.row_key(v) != kept}
+        await asyncio.gather(*(self._starts.forget(event.player_id, v, now) for v in losers.values()))
+
+
+def as_stored(event: Event) -> StoredEvent:
+    return StoredEvent(event.session_id, event.kind, event.ts, event.country or "")

@@ -1,0 +1,115 @@
+"""The facade both interfaces call: REST shims, GraphQL resolvers and their loaders hold a
+`SessionService` and nothing else, so the two cannot drift apart. Arguments are checked
+here, once, for both."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..domain.arguments import checked_hours, checked_limit, checked_player_id
+from ..domain.errors import InvalidInput
+from ..domain.events import SubmitResult
+from ..domain.retention import Retention
+from ..domain.sessions import CountryStarts, PlayerStats, Session, SessionStartsReport
+from ..settings import Settings
+from ..store.backends import Backend
+from ..store.sessions import SessionRepository
+from ..store.starts import SessionStartsRepository
+from .folding import Folding
+from .ingest import Ingest, IngestOutcome, Observe
+from .starts import SessionStarts
+
+
+class SessionService:
+    def __init__(self, repo: SessionRepository, starts: SessionStarts, settings: Settings) -> None:
+        self.settings = settings
+        self.observers: list[Observe] = []
+        self._repo = repo
+        self._starts = starts
+        retention = Retention.from_settings(settings)
+        self._ingest = Ingest(repo, starts, settings, self._observe)
+        self._folding = Folding(repo, retention, self._observe)
+
+    @classmethod
+    async def create(cls, db: Backend, settings: Settings) -> SessionService:
+        """Prepare every statement (once, at start-up) and wire the core together."""
+        repo, starts_repo = await asyncio.gather(
+            SessionRepository.create(db, settings.keyspace), SessionStartsRepository.create(db, settings.keyspace)
+        )
+        starts = SessionStarts(starts_repo, Retention.from_settings(settings).time_to_live)
+        return cls(repo, starts, settings)
+
+    def _observe(self, outcome: IngestOutcome, count: int) -> None:
+        if count:
+            for observer in self.observers:
+                observer(outcome, count)
+
+    def player_id(self, value: object) -> str:
+        """A checked player id (GraphQL's `player(id:)` asks before any field is read)."""
+        return checked_player_id(value)
+
+    async def submit_events(self, raw_events: Sequence[object], *, now: datetime | None = None) -> SubmitResult:
+        return await self._ingest.submit(raw_events, now)
+
+    async def recent_sessions(self, player_id: object, limit: object = None) -> list[Session]:
+        """The player's last `limit` complete sessions, newest end first."""
+        return await self._recent(checked_player_id(player_id), checked_limit(limit))
+
+    async def recent_sessions_many(self, keys: Sequence[tuple[object, object]]) -> list[list[Session] | InvalidInput]:
+        """`recent_sessions` for many (player, limit) pairs at once (the GraphQL loader):
+        one read per distinct player, of the largest limit asked for it."""
+        checked: list[tuple[str, int] | InvalidInput] = []
+        for player_id, limit in keys:
+            try:
+                checked.append((checked_player_id(player_id), checked_limit(limit)))
+            except InvalidInput as exc:
+                checked.append(exc)
+        largest: dict[str, int] = {}
+        for key in checked:
+            if not isinstance(key, InvalidInput):
+                largest[key[0]] = max(key[1], largest.get(key[0], 0))
+        players = list(largest)
+        fetched = dict(zip(players, await asyncio.gather(*(self._recent(p, largest[p]) for p in players)), strict=True))
+        return [key if isinstance(key, InvalidInput) else fetched[key[0]][: key[1]] for key in checked]
+
+    async def _recent(self, player_id: str, limit: int) -> list[Session]:
+        # The common case has nothing pending: read the listing alongside, not after.
+        folded, sessions = await asyncio.gather(
+            self._folding.fold(player_id), self._repo.recent_sessions(player_id, limit)
+        )
+        if folded:
+            sessions = await self._repo.recent_sessions(player_id, limit)
+        return await self._folding.without_stale(
+            player_id, sessions, lambda: self._repo.recent_sessions(player_id, limit)
+        )
+
+    async def player_stats(self, player_id: object) -> PlayerStats:
+        stats = (await self.player_stats_many([player_id]))[0]
+        if isinstance(stats, InvalidInput):
+            raise stats
+        return stats
+
+    async def player_stats_many(self, player_ids: Sequence[object]) -> list[PlayerStats | InvalidInput]:
+        checked: list[str | InvalidInput] = []
+        for player_id in player_ids:
+            try:
+                checked.append(checked_player_id(player_id))
+            except InvalidInput as exc:
+                checked.append(exc)
+        players = list(dict.fromkeys(p for p in checked if isinstance(p, str)))
+        stats = dict(zip(players, await asyncio.gather(*(self._stats(p) for p in players)), strict=True))
+        return [p if isinstance(p, InvalidInput) else stats[p] for p in checked]
+
+    async def _stats(self, player_id: str) -> PlayerStats:
+        await self._folding.fold(player_id)
+        sessions = await self._repo.all_sessions(player_id)
+        sessions = await self._folding.without_stale(player_id, sessions, lambda: self._repo.all_sessions(player_id))
+        return PlayerStats.of(sessions)
+
+    async def session_starts(self, hours: object, *, now: datetime | None = None) -> SessionStartsReport:
+        """Session starts per country in the last `hours` (edges on whole minutes), largest first."""
+        checked = checked_hours(hours)
+        start, end, ranked = await self._starts.count(checked, now)
+        return SessionStartsReport(checked, start, end, [CountryStarts(c, n) for c, n in ranked])

@@ -1,0 +1,197 @@
+"""Sessions: how the stored events of one session become at most one listed session.
+
+Every distinct event is stored as a variant of its half (an identical re-delivery is the
+same variant). Of conflicting variants one wins, by a rule that needs no clock and no
+arrival order: the latest `ts` (for starts, then the larger country code). A session is
+listed when the winners of both halves exist and the end is not before the start.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from .events import EventKind
+
+
+@dataclass(frozen=True)
+class Session:
+    """A complete session: both its start and its end have been stored."""
+
+    session_id: UUID
+    player_id: str
+    country: str
+    start_ts: datetime
+    end_ts: datetime
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.end_ts - self.start_ts).total_seconds()
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One variant of a session's half as stored; `country` is '' on an end."""
+
+    session_id: UUID
+    kind: EventKind
+    ts: datetime
+    country: str = ""
+
+
+def winner(variants: Iterable[StoredEvent]) -> StoredEvent | None:
+    """The variant of one half that counts: latest ts, then the larger country code."""
+    return max(variants, key=lambda v: (v.ts, v.country), default=None)
+
+
+def is_valid_session(start_ts: datetime, end_ts: datetime) -> bool:
+    return end_ts >= start_ts
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """Everything stored about one session of one player."""
+
+    player_id: str
+    session_id: UUID
+    variants: frozenset[StoredEvent]
+
+    def winners(self) -> tuple[StoredEvent | None, StoredEvent | None]:
+        starts = [v for v in self.variants if v.kind is EventKind.START]
+        ends = [v for v in self.variants if v.kind is EventKind.END]
+        return winner(starts), winner(ends)
+
+    def complete(self) -> Session | None:
+        """The session the winning halves make, valid or not; None while a half is missing."""
+        start, end = self.winners()
+        if start is None or end is None:
+            return None
+        return Session(self.session_id, self.player_id, start.country, start.ts, end.ts)
+
+    def listed(self) -> Session | None:
+        session = self.complete()
+        if session is None or not is_valid_session(session.start_ts, session.end_ts):
+            return None
+        return session
+
+    def as_of(self) -> datetime | None:
+        """The winning start's time: listing rows are written at this timestamp, so of two
+        folds racing with different views of the session the better-informed one wins."""
+        start, _ = self.winners()
+        return None if start is None else start.ts
+
+
+def records(player_id: str, variants: Iterable[StoredEvent]) -> dict[UUID, SessionRecord]:
+    grouped: dict[UUID, set[StoredEvent]] = defaultdict(set)
+    for v in variants:
+        grouped[v.session_id].add(v)
+    return {sid: SessionRecord(player_id, sid, frozenset(vs)) for sid, vs in grouped.items()}
+
+
+@dataclass(frozen=True)
+class Unlisting:
+    """A listing row that no longer matches the session's winning halves."""
+
+    session: Session
+    as_of: datetime
+
+
+@dataclass
+class FoldPlan:
+    """What folding a player's pending events into the read model writes, in this order:
+    listings first (`unlisted`, then `listed`), then `archive` + `release` together, so a fold
+    that dies half-way leaves the events pending and the next fold repeats it."""
+
+    listed: list[Session] = field(default_factory=list)
+    unlisted: list[Unlisting] = field(default_factory=list)
+    archive: list[StoredEvent] = field(default_factory=list)
+    release: list[StoredEvent] = field(default_factory=list)
+    duplicates: int = 0
+    completed: int = 0
+    invalid: list[Session] = field(default_factory=list)
+
+
+def plan_fold(player_id: str, archived: Iterable[StoredEvent], pending: Iterable[StoredEvent]) -> FoldPlan:
+    """Fold pending event variants into the archived ones. Pure: a function of what was read."""
+    plan = FoldPlan()
+    before = records(player_id, archived)
+    pending_by_session = records(player_id, pending)
+    for session_id, fresh in pending_by_session.items():
+        old = before.get(session_id, SessionRecord(player_id, session_id, frozenset()))
+        new = SessionRecord(player_id, session_id, old.variants | fresh.variants)
+        new_events = sorted(fresh.variants - old.variants, key=lambda v: (v.kind, v.ts, v.country))
+        plan.archive.extend(new_events)
+        plan.release.extend(fresh.variants)
+        plan.duplicates += len(fresh.variants) - len(new_events)
+        was, now = old.listed(), new.listed()
+        as_of = new.as_of()
+        if was is not None and as_of is not None and (now is None or now.end_ts != was.end_ts):
+            plan.unlisted.append(Unlisting(was, as_of))
+        if now is not None:
+            # Written even when unchanged: a fold that died after archiving but before
+            # listing is repaired by the next one (the row is the same; writing is idempotent).
+            plan.listed.append(now)
+            if was is None:
+                plan.completed += 1
+        elif new_events and (complete := new.complete()) is not None and old.complete() != complete:
+            plan.invalid.append(complete)
+    return plan
+
+
+def stale_listings(listed: Sequence[Session], truth: dict[UUID, SessionRecord]) -> list[Unlisting]:
+    """Listing rows that disagree with the stored halves (left by two folds racing)."""
+    stale = []
+    for session in listed:
+        record = truth.get(session.session_id)
+        if record is None:
+            continue
+        as_of = record.as_of()
+        if as_of is not None and record.listed() != session:
+            stale.append(Unlisting(session, as_of))
+    return stale
+
+
+def duplicated_ids(listed: Sequence[Session]) -> set[UUID]:
+    seen: set[UUID] = set()
+    twice: set[UUID] = set()
+    for s in listed:
+        (twice if s.session_id in seen else seen).add(s.session_id)
+    return twice
+
+
+@dataclass(frozen=True)
+class PlayerStats:
+    """Totals over the player's retained complete sessions."""
+
+    completed_sessions: int
+    total_seconds: float
+    last_session_end: datetime | None
+
+    @property
+    def average_seconds(self) -> float | None:
+        return self.total_seconds / self.completed_sessions if self.completed_sessions else None
+
+    @classmethod
+    def of(cls, sessions: Sequence[Session]) -> PlayerStats:
+        return cls(
+            completed_sessions=len(sessions),
+            total_seconds=sum(s.duration_seconds for s in sessions),
+            last_session_end=max((s.end_ts for s in sessions), default=None),
+        )
+
+
+@dataclass(frozen=True)
+class CountryStarts:
+    country: str
+    session_starts: int
+
+
+@dataclass(frozen=True)
+class SessionStartsReport:
+    hours: int
+    start: datetime
+    end: datetime
+    countries: list[CountryStarts]

@@ -1,0 +1,97 @@
+"""Prometheus metrics: what they are, how requests are measured, and how `/metrics` is served.
+
+Every metric is defined once, here, at import time, in prometheus-client's default registry:
+a process has one set of counters however many apps it builds (the tests build many).
+Nothing of ours is imported here: the composition root (app.py) subscribes `observe_ingest`
+and `observe_statement` to the service's and the storage backend's observers, and the
+HTTP middleware (api/middleware.py) counts requests.
+
+With several uvicorn workers each process counts on its own. When `PROMETHEUS_MULTIPROC_DIR`
+is set before the process starts, prometheus-client keeps every value in a file in that
+directory instead, and `/metrics`, answered by whichever worker, adds up all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# One name prefix for everything this service exports.
+PREFIX = "player_sessions"
+# The route label of any request that matches no route, so scanners probing random paths
+# cannot create a time series per path.
+UNMATCHED = "unmatched"
+# Likewise any method outside this set is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# `_created` series double the number of series and nobody graphs them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+HTTP_REQUESTS = Counter(
+    f"{PREFIX}_http_requests_total",
+    "HTTP requests answered, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_DURATION = Histogram(
+    f"{PREFIX}_http_request_duration_seconds",
+    "Time from receiving an HTTP request to sending the last byte of its answer.",
+    ["route", "method", "status"],
+)
+EVENTS = Counter(
+    f"{PREFIX}_events_total",
+    "Events by what happened to them: accepted (stored or re-delivered), rejected (in an "
+    "invalid batch), expired (past retention, not stored), duplicate (already stored, subset of accepted).",
+    ["outcome"],
+)
+SESSIONS = Counter(
+    f"{PREFIX}_sessions_total",
+    "Sessions that became complete (completed), or whose end precedes their start (invalid).",
+    ["outcome"],
+)
+STATEMENT_DURATION = Histogram(
+    f"{PREFIX}_cassandra_statement_duration_seconds",
+    "Time to run one prepared Cassandra statement, failures included, by statement name.",
+    ["statement"],
+    # A local quorum read or write takes about a millisecond: start finer than the default.
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+STATEMENT_ERRORS = Counter(
+    f"{PREFIX}_cassandra_statement_errors_total",
+    "Prepared Cassandra statements that failed, by statement name and driver exception class.",
+    ["statement", "error"],
+)
+
+_EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired", "duplicate"})
+_SESSION_OUTCOMES: dict[str, str] = {"completed": "completed", "invalid_session": "invalid"}
+
+# Every outcome is exported from the start (at 0), so rate() and alerts work before the first event.
+for _outcome in _EVENT_OUTCOMES:
+    EVENTS.labels(_outcome)
+for _label in _SESSION_OUTCOMES.values():
+    SESSIONS.labels(_label)
+
+
+def observe_ingest(outcome: str, count: int) -> None:
+    """`SessionService.observers` hook."""
+    if outcome in _EVENT_OUTCOMES:
+        EVENTS.labels(outcome).inc(count)
+    elif outcome in _SESSION_OUTCOMES:
+        SESSIONS.labels(_SESSION_OUTCOMES[outcome]).inc(count)
+
+
+def observe_statement(statement: str, seconds: float, error: BaseException | None) -> None:
+    """Storage backend `observers` hook."""
+    STATEMENT_DURATION.labels(statement).observe(seconds)
+    if error is not None:
+        STATEMENT_ERRORS.labels(statement, type(error).__name__).inc()
+
+
+def registry(multiprocess_dir: Path | None) -> CollectorRegistry:
+    """The registry `/metrics` reads: this process's, or every worker's files."""
+    if multiprocess_dir is None:
+        return REGISTRY
+    combined = CollectorRegistry()
+    MultiProcessCollector(combined, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    return combined

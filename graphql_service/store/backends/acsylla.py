@@ -1,0 +1,316 @@
+"""The storage protocol on acsylla: asyncio over the C/C++ driver (ScyllaDB's fork of the
+DataStax cpp-driver), with no Python I/O thread in between.
+
+Facts this module relies on (checked against acsylla 1.2.0 and Cassandra 5.0):
+- the cluster and session belong to the event loop that created them: create them in the
+  running loop that uses them (the app's lifespan), close them there;
+- the C++ driver speaks native protocol v4 at most; v4 is also what Cosmos DB needs;
+- uuid columns come back as `str`: the uuid columns of each table are looked up once, at
+  prepare time, and converted back, so rows look the same as with cassandra-driver;
+- `SSLVerifyFlags.PEER_IDENTITY` is an alias of PEER_CERT: the bitmask (chain + identity)
+  is passed to `set_ssl` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import re
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import acsylla
+from acsylla import errors as cass
+
+from ...domain.errors import ConfigError, ConnectError, StorageRejected, StorageUnavailable
+from ...settings import Settings
+from .base import Observed, Page, Prepared, Row, StatementObserver
+
+log = logging.getLogger(__name__)
+
+# The C driver's own bitmask (acsylla's enum cannot express a combination).
+_VERIFY_CERT, _VERIFY_IP, _VERIFY_DNS = 1, 2, 4
+# Requests one process keeps in flight; past the driver's queue it fails at once.
+MAX_IN_FLIGHT = 4096
+_QUEUE_SIZE = 4 * MAX_IN_FLIGHT
+# The caller's mistake or ours, never the cluster's health: retrying will not help.
+_REJECTED = (
+    cass.CassErrorServerSyntaxError,
+    cass.CassErrorServerInvalidQuery,
+    cass.CassErrorServerUnauthorized,
+    cass.CassErrorServerConfigError,
+    cass.CassErrorServerAlreadyExists,
+    cass.CassErrorLibBadParams,
+    cass.CassErrorLibInvalidValueType,
+    ValueError,
+    OverflowError,
+)
+_FROM_TABLE = re.compile(r"\bFROM\s+(\w+)\.(\w+)", re.IGNORECASE)
+
+
+class _DropShardingNotice(logging.Filter):
+    """The driver logs at ERROR, once per connection, that Apache Cassandra has no shard
+    information (a ScyllaDB feature): expected, and not an error here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Could not retrieve sharding info" not in record.getMessage()
+
+
+_driver_log = logging.getLogger("acsylla")
+_driver_log.addFilter(_DropShardingNotice())
+
+
+@dataclass(frozen=True)
+class Statement:
+    name: str
+    prepared: Any
+    consistency: Any
+    idempotent: bool
+    # Result columns that hold uuids (returned as text by the driver).
+    uuid_columns: frozenset[str]
+
+
+def _consistency(level: str) -> Any:
+    return acsylla.Consistency[level]
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _trusted_pem(settings: Settings) -> str:
+    path = settings.tls_ca_file or ssl.get_default_verify_paths().cafile
+    if not path:
+        raise ConfigError("CASSANDRA_TLS=true with acsylla needs CASSANDRA_TLS_CA_FILE (no system CA bundle found)")
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"CASSANDRA_TLS_CA_FILE {path!r} is not a readable PEM file: {exc}") from exc
+
+
+def _cluster(settings: Settings) -> Any:
+    """A configured cluster object; must be called inside the running event loop."""
+    cluster = acsylla.create_cluster(
+        list(settings.cql_hosts),
+        port=settings.port,
+        # The C++ driver's newest protocol is v4 (Cassandra 5.0 speaks it too).
+        protocol_version=min(settings.protocol_version, 4),
+        username=settings.username,
+        password=settings.password,
+        load_balance_dc_aware=settings.local_dc,
+        token_aware_routing=True,
+        request_timeout=float(settings.request_timeout_seconds),
+        connect_timeout=float(settings.connect_timeout_seconds),
+        consistency=settings.read_consistency,
+        queue_size_io=_QUEUE_SIZE,
+        log_level="warn",
+        application_name="player-session-service",
+    )
+    _driver_log.setLevel(logging.WARNING)  # create_cluster resets it to its log_level
+    if settings.tls_enabled:
+        if not settings.tls_verify:
+            cluster.set_ssl(True, verify_flags=0)
+        elif all(_is_ip(host) for host in settings.cql_hosts):
+            cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_IP)
+        else:
+            cluster.set_hostname_resolution(True)
+            cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_DNS)
+    return cluster
+
+
+def describe_connect_error(exc: BaseException, settings: Settings) -> str:
+    """Why connecting failed, in one line that names the setting to look at."""
+    where = f"Cassandra at {','.join(settings.cql_hosts)}:{settings.port}"
+    text = " ".join(str(exc).split())
+    lowered = text.lower()
+    if isinstance(exc, cass.CassErrorServerBadCredentials) or "credentials" in lowered or "authenticat" in lowered:
+        if not settings.username:
+            return f"{where} requires a password: set CASSANDRA_USERNAME and CASSANDRA_PASSWORD ({text})"
+        return (
+            f"{where} refused the credentials of user {settings.username!r} "
+            f"(CASSANDRA_USERNAME/CASSANDRA_PASSWORD): {text}"
+        )
+    if "local datacenter" in lowered:
+        return f"{where} has no node in datacenter {settings.local_dc!r} (CASSANDRA_LOCAL_DC): {text}"
+    if isinstance(exc, cass.CassErrorSourceSsl) or "ssl" in lowered:
+        if "wrong version number" in lowered or "protocol" in lowered:
+            return (
+                f"{where} is unreachable (the TLS handshake failed: if the node does not use client "
+                f"encryption, set CASSANDRA_TLS=false): {text}"
+            )
+        return (
+            f"{where} is unreachable: its TLS certificate is not trusted (set CASSANDRA_TLS_CA_FILE to the CA "
+            f"that signed it, or CASSANDRA_TLS_VERIFY=false): {text}"
+        )
+    if not settings.tls_enabled and ("closed prematurely" in lowered or "reset" in lowered):
+        hint = "the node closed the connection: if it requires TLS, set CASSANDRA_TLS=true"
+        return f"{where} is unreachable ({hint}): {text}"
+    return f"{where} is unreachable: {text}"
+
+
+async def _open(settings: Settings) -> tuple[Any, Any]:
+    cluster = _cluster(settings)
+    try:
+        session = await cluster.create_session()
+    except Exception as exc:
+        cluster.destroy()
+        if isinstance(exc, cass.CassException):
+            raise ConnectError(describe_connect_error(exc, settings)) from exc
+        raise
+    return cluster, session
+
+
+class AcsyllaBackend:
+    def __init__(self, cluster: Any, session: Any, settings: Settings) -> None:
+        self._cluster = cluster
+        self._session = session
+        self.settings = settings
+        self.observers: list[StatementObserver] = []
+        self._write = _consistency(settings.write_consistency)
+        self._read = _consistency(settings.read_consistency)
+        self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._uuid_columns: dict[tuple[str, str], frozenset[str]] = {}
+
+    @classmethod
+    async def connect(cls, settings: Settings) -> AcsyllaBackend:
+        cluster, session = await _open(settings)
+        log.info(
+            "connected to Cassandra %s with acsylla %s (protocol v%s)",
+            ",".join(settings.cql_hosts),
+            acsylla.version.__version__,
+            min(settings.protocol_version, 4),
+        )
+        return cls(cluster, session, settings)
+
+    async def close(self) -> None:
+        await self._session.close()
+        self._cluster.destroy()
+
+    async def _table_uuid_columns(self, cql: str) -> frozenset[str]:
+        match = _FROM_TABLE.search(cql)
+        if match is None:
+            return frozenset()
+        key = (match.group(1).lower(), match.group(2).lower())
+        if key not in self._uuid_columns:
+            rows = await self.execute_schema(
+                "SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", key
+            )
+            self._uuid_columns[key] = frozenset(r["column_name"] for r in rows if r["type"] in ("uuid", "timeuuid"))
+        return self._uuid_columns[key]
+
+    async def prepare(self, name: str, cql: str, *, write: bool, idempotent: bool = True) -> Statement:
+        consistency = self._write if write else self._read
+        try:
+            prepared = await self._session.create_prepared(cql, consistency=consistency)
+        except Exception as exc:
+            raise _storage_error(name, exc) from exc
+        return Statement(name, prepared, consistency, idempotent, await self._table_uuid_columns(cql))
+
+    def _bind(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
+        bound = statement.prepared.bind(list(params), consistency=statement.consistency, **options)
+        # Idempotent statements may be retried and speculatively executed by the driver.
+        bound.set_is_idempotent(statement.idempotent)
+        return bound
+
+    async def _execute(self, name: str, request: Any, *, batch: bool = False) -> Any:
+        async with self._gate:
+            try:
+                if batch:
+                    return await self._session.execute_batch(request)
+                return await self._session.execute(request)
+            except Exception as exc:
+                raise _storage_error(name, exc) from exc
+
+    async def execute(self, statement: Prepared, params: Sequence[Any] = ()) -> list[Row]:
+        s = _statement(statement)
+        with Observed(self.observers, s.name):
+            bound = self._bind(s, params)
+            result = await self._execute(s.name, bound)
+            rows = _rows(result, s.uuid_columns)
+            while result.has_more_pages():
+                bound.set_page_state(result.page_state())
+                result = await self._execute(s.name, bound)
+                rows += _rows(result, s.uuid_columns)
+            return rows
+
+    async def execute_page(
+        self, statement: Prepared, params: Sequence[Any], *, page_size: int, paging_state: bytes | None = None
+    ) -> Page:
+        s = _statement(statement)
+        with Observed(self.observers, s.name):
+            bound = self._bind(s, params, page_size=page_size)
+            if paging_state is not None:
+                bound.set_page_state(paging_state)
+            result = await self._execute(s.name, bound)
+            state = result.page_state() if result.has_more_pages() else None
+            return Page(_rows(result, s.uuid_columns), state)
+
+    async def execute_batch(self, name: str, statements: Sequence[tuple[Prepared, Sequence[Any]]]) -> None:
+        batch = acsylla.create_batch_unlogged()
+        for statement, params in statements:
+            batch.add_statement(self._bind(_statement(statement), params))
+        batch.set_consistency(self._write)
+        batch.set_is_idempotent(True)
+        with Observed(self.observers, name):
+            await self._execute(name, batch, batch=True)
+
+    async def execute_schema(self, cql: str, params: Sequence[Any] = ()) -> list[Row]:
+        # Unprepared: the driver infers each value's CQL type from its Python type (text here).
+        statement = acsylla.create_statement(
+            cql, parameters=list(params) or None, timeout=float(max(60, self.settings.request_timeout_seconds))
+        )
+        result = await self._execute("schema", statement)
+        return _rows(result, frozenset())
+
+    async def ping(self) -> str:
+        statement = acsylla.create_statement(
+            "SELECT release_version FROM system.local", consistency=acsylla.Consistency.ONE
+        )
+        try:
+            result = await self._session.execute(statement)
+        except Exception as exc:
+            raise StorageUnavailable(f"Cassandra did not answer: {type(exc).__name__}: {exc}") from exc
+        row = result.first()
+        return str(row.as_dict()["release_version"]) if row is not None else "unknown"
+
+    async def diagnose(self) -> str | None:
+        try:
+            cluster, session = await _open(self.settings)
+        except (ConnectError, ConfigError) as exc:
+            return str(exc)
+        await session.close()
+        cluster.destroy()
+        return None
+
+
+def _statement(prepared: Prepared) -> Statement:
+    # Only this backend's own statements ever come back to it.
+    assert isinstance(prepared, Statement)
+    return prepared
+
+
+def _rows(result: Any, uuid_columns: frozenset[str]) -> list[Row]:
+    rows: list[Row] = [row.as_dict() for row in result]
+    if uuid_columns:
+        for row in rows:
+            for column in uuid_columns & row.keys():
+                if isinstance(row[column], str):
+                    row[column] = UUID(row[column])
+    return rows
+
+
+def _storage_error(name: str, exc: BaseException) -> StorageRejected | StorageUnavailable:
+    if isinstance(exc, _REJECTED):
+        log.error("Cassandra rejected %s: %s", name, exc)
+        return StorageRejected(f"Cassandra rejected {name}: {type(exc).__name__}")
+    # Unavailable, timeouts, overload, lost connections, a full queue, a closed session.
+    return StorageUnavailable(f"Cassandra failed on {name}: {type(exc).__name__}")

@@ -1,0 +1,115 @@
+"""Statements behind session starts per country (cql/004_session_starts.cql), prepared once
+at start-up. Every statement names its keyspace."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from ..domain.events import Event
+from .backends import Backend, Prepared, Row
+from .sessions import micros
+
+
+def _partition_rows(rows: list[Row]) -> dict[datetime, BucketState]:
+    return {row["bucket"]: BucketState(row["last_write"], row["counted_at"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class BucketState:
+    last_write: datetime | None
+    counted_at: datetime | None
+
+
+class SessionStartsRepository:
+    """Statements behind session starts per country (cql/004_session_starts.cql)."""
+
+    def __init__(self, db: Backend, statements: dict[str, Prepared]) -> None:
+        self._db = db
+        s = statements
+        self._insert_start, self._delete_start = s["insert_session_start"], s["delete_session_start"]
+        self._minute_countries, self._mark = s["read_minute_starts"], s["mark_start_bucket"]
+        self._states, self._set_counted = s["read_start_buckets"], s["set_start_bucket_counted"]
+        self._write_count, self._counts = s["write_start_count"], s["read_start_counts"]
+
+    @classmethod
+    async def create(cls, db: Backend, keyspace: str) -> SessionStartsRepository:
+        ks = keyspace
+        specs: dict[str, tuple[str, bool]] = {}
+        specs["insert_session_start"] = (
+            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id) "
+            "VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            True,
+        )
+        specs["delete_session_start"] = (
+            f"DELETE FROM {ks}.session_starts_by_minute "
+            "WHERE minute = ? AND shard = ? AND country = ? AND player_id = ? AND session_id = ?",
+            True,
+        )
+        specs["read_minute_starts"] = (
+            f"SELECT country FROM {ks}.session_starts_by_minute WHERE minute = ? AND shard = ?",
+            False,
+        )
+        specs["mark_start_bucket"] = (
+            f"UPDATE {ks}.session_start_buckets USING TTL ? AND TIMESTAMP ? SET last_write = ? "
+            "WHERE level = ? AND parent = ? AND bucket = ?",
+            True,
+        )
+        specs["read_start_buckets"] = (
+            f"SELECT bucket, last_write, counted_at FROM {ks}.session_start_buckets "
+            "WHERE level = ? AND parent = ? AND bucket >= ? AND bucket < ?",
+            False,
+        )
+        specs["set_start_bucket_counted"] = (
+            f"UPDATE {ks}.session_start_buckets USING TTL ? AND TIMESTAMP ? SET counted_at = ? "
+            "WHERE level = ? AND parent = ? AND bucket = ?",
+            True,
+        )
+        specs["write_start_count"] = (
+            f"INSERT INTO {ks}.session_start_counts (level, parent, bucket, country, starts) "
+            "VALUES (?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
+            True,
+        )
+        specs["read_start_counts"] = (
+            f"SELECT bucket, country, starts FROM {ks}.session_start_counts "
+            "WHERE level = ? AND parent = ? AND bucket >= ? AND bucket < ?",
+            False,
+        )
+        prepared = await asyncio.gather(*(db.prepare(name, cql, write=w) for name, (cql, w) in specs.items()))
+        return cls(db, dict(zip(specs, prepared, strict=True)))
+
+    async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int) -> None:
+        params = (minute, shard, event.country, event.player_id, event.session_id, ttl)
+        await self._db.execute(self._insert_start, params)
+
+    async def delete_start(self, minute: datetime, shard: int, country: str, player_id: str, session_id: UUID) -> None:
+        await self._db.execute(self._delete_start, (minute, shard, country, player_id, session_id))
+
+    async def minute_countries(self, minute: datetime, shard: int) -> list[str]:
+        return [row["country"] for row in await self._db.execute(self._minute_countries, (minute, shard))]
+
+    async def mark(self, level: str, parent: datetime, bucket: datetime, last_write: datetime, ttl: int) -> None:
+        # Written at the timestamp it holds: of two processes' marks the later one wins,
+        # whatever order they arrive in, so a mark never moves back in time.
+        await self._db.execute(self._mark, (ttl, micros(last_write), last_write, level, parent, bucket))
+
+    async def states(self, level: str, parent: datetime, start: datetime, end: datetime) -> dict[datetime, BucketState]:
+        return _partition_rows(await self._db.execute(self._states, (level, parent, start, end)))
+
+    async def set_counted(self, level: str, parent: datetime, bucket: datetime, counted_at: datetime, ttl: int) -> None:
+        params = (ttl, micros(counted_at), counted_at, level, parent, bucket)
+        await self._db.execute(self._set_counted, params)
+
+    async def write_count(
+        self, level: str, parent: datetime, bucket: datetime, country: str, starts: int, ttl: int, as_of: datetime
+    ) -> None:
+        params = (level, parent, bucket, country, starts, ttl, micros(as_of))
+        await self._db.execute(self._write_count, params)
+
+    async def counts(
+        self, level: str, parent: datetime, start: datetime, end: datetime
+    ) -> list[tuple[datetime, str, int]]:
+        rows = await self._db.execute(self._counts, (level, parent, start, end))
+        return [(row["bucket"], row["country"], row["starts"]) for row in rows]
