@@ -1,8 +1,9 @@
-"""Every storage and API test runs against a real Cassandra node.
+"""Every storage and API test runs against a real Cassandra node, once per storage backend.
 
 The session fixture starts the project's own local node (or uses the cluster named by
-CASSANDRA_CONTACT_POINTS) and gives the run a fresh keyspace, dropped at the end. If
-the node cannot be started the fixture raises with the reason: tests error, never skip.
+CASSANDRA_CONTACT_POINTS) and gives each backend's run a fresh keyspace, dropped at the
+end. If the node cannot be started the fixture raises with the reason: tests error, never
+skip.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from graphql_service import devnode, migrations
 from graphql_service.app import create_app
-from graphql_service.db import Database
 from graphql_service.settings import Settings
+from graphql_service.store import backends, migrations
+from graphql_service.store.backends import Backend
+from graphql_service.tools import devnode
 
 from .servers import served
 
@@ -31,10 +33,13 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(scope="session")
-def settings() -> Settings:
+DRIVERS = ("acsylla", "cassandra-driver")
+
+
+@pytest.fixture(scope="session", params=DRIVERS)
+def settings(request: pytest.FixtureRequest) -> Settings:
     keyspace = f"test_{os.getpid()}_{secrets.token_hex(3)}"
-    return Settings.from_env().with_overrides(keyspace=keyspace, mask_errors=True)
+    return Settings.from_env().with_overrides(keyspace=keyspace, mask_errors=True, driver=request.param)
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +49,16 @@ def cassandra(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def database(settings: Settings, cassandra: None) -> Iterator[Database]:
-    db = Database.connect(settings)
-    migrations.apply(db, settings)
+async def database(settings: Settings, cassandra: None) -> AsyncIterator[Backend]:
+    db = await backends.connect(settings)
+    await migrations.apply(db, settings)
     yield db
-    migrations.drop_keyspace(db, settings.keyspace)
-    db.close()
+    await migrations.drop_keyspace(db, settings.keyspace)
+    await db.close()
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings, database: Database) -> Iterator[str]:
+def live_server(settings: Settings, database: Backend) -> Iterator[str]:
     """The real server process, started with the same command as the Dockerfile's CMD
     (`python -m graphql_service serve`), against the test keyspace. Yields its base URL."""
     log_path = Path(tempfile.gettempdir()) / f"live-server-{settings.keyspace}.log"
@@ -62,7 +67,7 @@ def live_server(settings: Settings, database: Database) -> Iterator[str]:
 
 
 @pytest.fixture
-def statements(database: Database) -> Iterator[list[str]]:
+def statements(database: Backend) -> Iterator[list[str]]:
     """Names of the statements Cassandra executes while the test runs, in order."""
     seen: list[str] = []
 
@@ -84,6 +89,6 @@ async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def client(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+async def client(settings: Settings, database: Backend) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(create_app(settings, database=database)) as client:
         yield client

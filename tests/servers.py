@@ -30,7 +30,14 @@ def served(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
     extra environment; yields its base URL once /readyz answers, and stops it with SIGINT
     (Ctrl-C) at the end. The server's output goes to `log_path`."""
     port = free_port()
-    full_env = {**os.environ, "CASSANDRA_KEYSPACE": settings.keyspace, "HOST": "127.0.0.1", "PORT": str(port), **env}
+    full_env = {
+        **os.environ,
+        "CASSANDRA_DRIVER": settings.driver,
+        "CASSANDRA_KEYSPACE": settings.keyspace,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **env,
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "graphql_service", "serve"], env=full_env, stdout=log, stderr=subprocess.STDOUT

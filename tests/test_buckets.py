@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphql_service.buckets import SIZE, Bucket, Level, buckets_of, decompose, floor, window
+from graphql_service.domain.buckets import SIZE, Bucket, Level, buckets_of, decompose, floor, window
 
 minutes = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2027, 1, 1)).map(
     lambda t: t.replace(second=0, microsecond=0, tzinfo=UTC)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from graphql_service import devnode
 from graphql_service.settings import Settings
+from graphql_service.tools import devnode
 
 
 def test_the_running_node_was_started_or_found_and_answers_cql(settings: Settings, cassandra: None) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from graphql_service.settings import Settings
+from graphql_service.settings import TABLE, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -88,8 +88,7 @@ def _copies(stage: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _settings_variables() -> set[str]:
     """Every environment variable Settings.from_env reads (the only reader of os.environ)."""
-    source = (ROOT / "graphql_service" / "settings.py").read_text()
-    return set(re.findall(r'env(?:\.get\(|\[|, )"([A-Z][A-Z0-9_]*)"', source))
+    return {setting.env for setting in TABLE} | {"XDG_CACHE_HOME"}
 
 
 def _live_server_command() -> list[str]:

@@ -10,14 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphql_service.domain import (
-    MAX_PLAYER_ID_LENGTH,
-    EventKind,
-    InvalidInput,
-    Session,
-    validate_batch,
-)
-from graphql_service.ingest import Retention
+from graphql_service.domain.errors import InvalidInput
+from graphql_service.domain.events import MAX_PLAYER_ID_LENGTH, EventKind, validate_batch
+from graphql_service.domain.retention import Retention
+from graphql_service.domain.sessions import Session
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

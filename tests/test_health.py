@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from graphql_service.app import create_app
-from graphql_service.db import ConnectError, Database
+from graphql_service.domain.errors import ConnectError
 from graphql_service.settings import Settings
+from graphql_service.store import backends
 
 pytestmark = pytest.mark.anyio
 
@@ -27,11 +28,12 @@ async def test_readyz_says_cassandra_answers(client: httpx.AsyncClient, settings
     assert response.json()["keyspace"] == settings.keyspace
 
 
-def test_an_unreachable_cluster_is_named_in_one_line(settings: Settings) -> None:
+async def test_an_unreachable_cluster_is_named_in_one_line(settings: Settings) -> None:
     nowhere = settings.with_overrides(contact_points=("127.0.0.1",), port=1, connect_timeout_seconds=2)
 
-    with pytest.raises(ConnectError, match=r"127\.0\.0\.1:1 is unreachable"):
-        Database.connect(nowhere)
+    with pytest.raises(ConnectError, match=r"127\.0\.0\.1:1 is unreachable") as raised:
+        await backends.connect(nowhere)
+    assert "\n" not in str(raised.value)
 
 
 async def test_the_app_refuses_to_start_against_an_unreachable_cluster(settings: Settings) -> None:

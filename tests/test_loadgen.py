@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from graphql_service import cli
-from graphql_service.db import Database
-from graphql_service.importer import ImportOptions, import_file
-from graphql_service.loadgen import (
+from graphql_service.settings import Settings
+from graphql_service.store.backends import Backend as Database
+from graphql_service.tools import cli
+from graphql_service.tools.importer import ImportOptions, import_file
+from graphql_service.tools.loadgen import (
     LoadOptions,
     SyntheticEvents,
     percentile,
@@ -22,7 +23,6 @@ from graphql_service.loadgen import (
     render_report,
     run_load,
 )
-from graphql_service.settings import Settings
 
 pytestmark = pytest.mark.anyio
 

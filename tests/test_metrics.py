@@ -6,11 +6,11 @@ scrape taken before its own traffic with one taken after.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from prometheus_client import REGISTRY, generate_latest
@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from graphql_service import migrations
+from graphql_service.api.middleware import RequestMetrics
 from graphql_service.app import create_app
-from graphql_service.db import Database
-from graphql_service.metrics import RequestMetrics
 from graphql_service.settings import ConfigError, Settings
+from graphql_service.store import migrations
+from graphql_service.store.backends import Backend as Database
 
 from .conftest import serving
 from .events import end, new_player, now, session_pair, start
@@ -82,14 +82,34 @@ async def test_ingest_outcomes_move_by_exactly_the_events_sent(client: httpx.Asy
     before = await scrape(client)
 
     assert (await client.post("/events", json={"rows": pair})).status_code == 200
+    # Re-sent before the player was read: the same pending rows again, not a duplicate.
     assert (await client.post("/events", json={"rows": pair})).status_code == 200
     assert (await client.post("/events", json={"rows": expired})).status_code == 200
     assert (await client.post("/events", json={"rows": invalid})).status_code == 400
     assert (await client.post("/events", json=[start(player, backwards, now() - timedelta(minutes=5))])).is_success
     assert (await client.post("/events", json=[end(player, backwards, now() - timedelta(minutes=9))])).is_success
+    ingested = await scrape(client)
+    # The read folds the pending events: one session completes, the backwards one is invalid.
+    assert (await client.get("/sessions", params={"player_id": player})).status_code == 200
+    read = await scrape(client)
+    # Re-sent after that read, both events had already been folded: duplicates, counted
+    # by the next read of the player.
+    assert (await client.post("/events", json={"rows": pair})).status_code == 200
+    assert (await client.get("/sessions", params={"player_id": player})).status_code == 200
     after = await scrape(client)
 
-    assert moved(before, after, EVENTS, outcome="accepted") == 6
+    # Counted at ingest: accepted, expired and rejected events.
+    assert moved(before, ingested, EVENTS, outcome="accepted") == 6
+    assert moved(before, ingested, EVENTS, outcome="expired") == 1
+    assert moved(before, ingested, EVENTS, outcome="rejected") == 3
+    # Counted when the player is read (folded): nothing yet.
+    assert moved(before, ingested, EVENTS, outcome="duplicate") == 0
+    assert moved(before, ingested, SESSIONS, outcome="completed") == 0
+    assert moved(before, ingested, SESSIONS, outcome="invalid") == 0
+    assert moved(ingested, read, SESSIONS, outcome="completed") == 1
+    assert moved(ingested, read, SESSIONS, outcome="invalid") == 1
+    assert moved(ingested, read, EVENTS, outcome="duplicate") == 0
+    assert moved(before, after, EVENTS, outcome="accepted") == 8
     assert moved(before, after, EVENTS, outcome="duplicate") == 2
     assert moved(before, after, EVENTS, outcome="expired") == 1
     assert moved(before, after, EVENTS, outcome="rejected") == 3
@@ -136,56 +156,84 @@ async def test_a_path_with_an_id_is_counted_under_its_route_template() -> None:
 
 
 async def test_each_statement_execution_is_timed_under_its_name(client: httpx.AsyncClient) -> None:
-    _, pair = session_pair(new_player("metrics"), now() - timedelta(minutes=30))
+    player = new_player("metrics")
+    _, pair = session_pair(player, now() - timedelta(minutes=30))
     before = await scrape(client)
 
     assert (await client.post("/events", json=pair)).status_code == 200
+    ingested = await scrape(client)
+    assert (await client.get("/sessions", params={"player_id": player})).status_code == 200
     after = await scrape(client)
 
-    assert moved(before, after, STATEMENT_COUNT, statement="write_start") == 1
-    assert moved(before, after, STATEMENT_COUNT, statement="write_end") == 1
-    assert moved(before, after, STATEMENT_COUNT, statement="write_completed") == 1
-    # One read for the session: both halves came in the batch, so no read-back is needed.
-    assert moved(before, after, STATEMENT_COUNT, statement="read_halves") == 1
+    # Ingest writes each event blind; the start is also counted per country, and its other
+    # variants are read so that it counts once (bucket marks are coalesced per process).
+    assert moved(before, ingested, STATEMENT_COUNT, statement="write_event") == 2
+    assert moved(before, ingested, STATEMENT_COUNT, statement="insert_session_start") == 1
+    assert moved(before, ingested, STATEMENT_COUNT, statement="read_start_variants") == 1
+    assert moved(before, ingested, STATEMENT_COUNT, statement="mark_start_bucket") <= 3
+    assert moved(before, ingested, STATEMENT_COUNT, statement="read_pending_events") == 0
+    # The read folds the two pending events: one listing row (a single statement, run under
+    # its own name), two events archived and released (unlogged batches named fold_*), and
+    # the listing read again after the fold.
+    for statement, count in (
+        ("read_pending_events", 1),
+        ("read_archived_events", 1),
+        ("list_session", 1),
+        ("fold_listings", 0),
+        ("fold_archive", 1),
+        ("archive_event", 0),
+        ("fold_release", 1),
+        ("release_event", 0),
+        ("recent_sessions", 1),
+        ("write_event", 0),
+    ):
+        assert moved(ingested, after, STATEMENT_COUNT, statement=statement) == count, statement
     assert moved_where(before, after, STATEMENT_ERRORS) == 0
 
 
 async def test_statement_errors_are_counted_by_statement_and_error(settings: Settings, database: Database) -> None:
     # Statements prepared against a keyspace that is then dropped: Cassandra refuses them.
     doomed = settings.with_overrides(keyspace=f"{settings.keyspace[:40]}_doomed")
-    await asyncio.to_thread(migrations.apply, database, doomed)
+    await migrations.apply(database, doomed)
     try:
         async with serving(create_app(doomed, database=database)) as client:
-            await asyncio.to_thread(migrations.drop_keyspace, database, doomed.keyspace)
+            await migrations.drop_keyspace(database, doomed.keyspace)
             before = await scrape(client)
             response = await client.post("/events", json=[end(new_player(), uuid.uuid4(), now())])
             after = await scrape(client)
     finally:
-        await asyncio.to_thread(migrations.drop_keyspace, database, doomed.keyspace)
+        await migrations.drop_keyspace(database, doomed.keyspace)
 
     # Not a "retry later" 503: a missing table is our configuration problem (logged).
     assert response.status_code == 500
-    assert moved_where(before, after, STATEMENT_ERRORS, statement="read_halves") == 1
-    assert moved(before, after, STATEMENT_COUNT, statement="read_halves") == 1
+    # An end is one statement: the blind write of the event.
+    assert moved_where(before, after, STATEMENT_ERRORS, statement="write_event") == 1
+    assert moved_where(before, after, STATEMENT_ERRORS) == 1
+    assert moved(before, after, STATEMENT_COUNT, statement="write_event") == 1
     assert moved(before, after, REQUESTS, route="/events", method="POST", status="500") == 1
 
 
 # --- several uvicorn workers, one view of the counters ---------------------------------
 
 
-def test_every_worker_reports_the_sum_of_all_workers_in_multiprocess_mode(
+async def test_every_worker_reports_the_sum_of_all_workers_in_multiprocess_mode(
     settings: Settings, database: Database, tmp_path: Path
 ) -> None:
+    # `database` only makes sure the keyspace is migrated before the server starts.
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
 
-    with served(
-        settings, tmp_path / "server.log", WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
-    ) as url:
-        # A new connection per request, so the kernel spreads them over both workers.
-        for _ in range(10):
-            assert httpx.get(f"{url}/healthz").status_code == 200
-        scrapes = [parse(httpx.get(f"{url}/metrics").text) for _ in range(6)]
+    def traffic() -> list[Samples]:
+        # Blocking (a server process and plain HTTP, no storage call): run off the event loop.
+        with served(
+            settings, tmp_path / "server.log", WEB_CONCURRENCY="2", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
+        ) as url:
+            # A new connection per request, so the kernel spreads them over both workers.
+            for _ in range(10):
+                assert httpx.get(f"{url}/healthz").status_code == 200
+            return [parse(httpx.get(f"{url}/metrics").text) for _ in range(6)]
+
+    scrapes = await anyio.to_thread.run_sync(traffic)
 
     # Whichever worker answered the scrape, it counted the other worker's requests too.
     for samples in scrapes:

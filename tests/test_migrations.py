@@ -2,35 +2,59 @@
 
 from __future__ import annotations
 
-from graphql_service import migrations
-from graphql_service.db import Database
+import re
+
+import pytest
+
 from graphql_service.settings import Settings
+from graphql_service.store import migrations
+from graphql_service.store.backends import Backend as Database
+
+pytestmark = pytest.mark.anyio
+
+# Every table the files in cql/ create (schema_migrations is migrations.py's own).
+TABLES = {
+    "schema_migrations",
+    "completed_sessions_by_player",
+    "session_starts_by_minute",
+    "session_start_counts",
+    "session_start_buckets",
+    "session_events_by_player",
+}
 
 
-def test_a_second_run_applies_nothing(settings: Settings, database: Database) -> None:
-    assert migrations.apply(database, settings) == []
+async def test_a_second_run_applies_nothing(settings: Settings, database: Database) -> None:
+    assert await migrations.apply(database, settings) == []
 
 
-def test_every_file_was_recorded(settings: Settings, database: Database) -> None:
-    rows = database.execute_sync(f"SELECT name FROM {settings.keyspace}.schema_migrations")
+async def test_every_file_was_recorded(settings: Settings, database: Database) -> None:
+    rows = await database.execute_schema(f"SELECT name FROM {settings.keyspace}.schema_migrations")
 
     assert sorted(r["name"] for r in rows) == [m.name for m in migrations.load(settings)]
+    assert await migrations.applied_migrations(database, settings.keyspace) == {
+        m.name for m in migrations.load(settings)
+    }
 
 
-def test_a_fresh_keyspace_gets_every_table(settings: Settings, database: Database) -> None:
+async def test_a_fresh_keyspace_gets_every_table(settings: Settings, database: Database) -> None:
     scratch = settings.with_overrides(keyspace=settings.keyspace + "_scratch")
     try:
-        applied = migrations.apply(database, scratch)
-        tables = database.execute_sync(
-            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (scratch.keyspace,)
+        applied = await migrations.apply(database, scratch)
+        tables = await database.execute_schema(
+            "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?", (scratch.keyspace,)
         )
     finally:
-        migrations.drop_keyspace(database, scratch.keyspace)
+        await migrations.drop_keyspace(database, scratch.keyspace)
 
     assert applied == [m.name for m in migrations.load(scratch)]
-    assert {"session_halves_by_id", "completed_sessions_by_player", "schema_migrations"} <= {
-        t["table_name"] for t in tables
-    }
+    assert {t["table_name"] for t in tables} == TABLES
+    # ...and TABLES is every table the files create (a new file's table must be added above).
+    created = re.compile(rf"CREATE TABLE IF NOT EXISTS {scratch.keyspace}\.(\w+)")
+    statements = [s for m in migrations.load(scratch) for s in m.statements]
+    assert {match[1] for s in statements if (match := created.search(s))} == TABLES
+    assert not await database.execute_schema(
+        "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?", (scratch.keyspace,)
+    )
 
 
 def test_keyspace_and_replication_come_from_settings() -> None:

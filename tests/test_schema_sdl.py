@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphql_service.schema import schema
+from graphql_service.api.graphql.schema import schema
 
 SDL = Path(__file__).resolve().parent.parent / "schema.graphql"
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from graphql_service import migrations
 from graphql_service.app import create_app
-from graphql_service.db import Database
 from graphql_service.settings import Settings
+from graphql_service.store import migrations
+from graphql_service.store.backends import Backend as Database
 
 from .conftest import serving
 from .events import end, new_player, now, session_pair, start
@@ -26,11 +26,11 @@ STATS_QUERY = '{ player(id: "%s") { stats { completedSessions totalSeconds avera
 
 
 @pytest.fixture(scope="module")
-def own_keyspace(settings: Settings, database: Database) -> Iterator[Settings]:
+async def own_keyspace(settings: Settings, database: Database) -> AsyncIterator[Settings]:
     isolated = settings.with_overrides(keyspace=f"{settings.keyspace}_starts_{secrets.token_hex(2)}")
-    migrations.apply(database, isolated)
+    await migrations.apply(database, isolated)
     yield isolated
-    migrations.drop_keyspace(database, isolated.keyspace)
+    await migrations.drop_keyspace(database, isolated.keyspace)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 
-from ..domain.events import utc_now
-from ..domain.retention import Retention
-from ..domain.sessions import Session, duplicated_ids, plan_fold, records, stale_listings
+from ..domain.events import EventKind
+from ..domain.sessions import Session, StoredEvent, duplicated_ids, plan_fold, records, stale_listings
 from ..store.sessions import SessionRepository
 from .ingest import Observe
 
@@ -18,25 +16,25 @@ log = logging.getLogger(__name__)
 
 
 class Folding:
-    def __init__(self, repo: SessionRepository, retention: Retention, observe: Observe) -> None:
+    def __init__(self, repo: SessionRepository, observe: Observe) -> None:
         self._repo = repo
-        self._retention = retention
         self._observe = observe
 
-    async def fold(self, player_id: str, now: datetime | None = None) -> bool:
+    async def fold(self, player_id: str) -> bool:
         """Fold what is pending for the player; True when anything was pending."""
         pending = await self._repo.pending_events(player_id)
         if not pending:
             return False
-        now = now or utc_now()
         archived = await self._repo.archived_events(player_id, sorted({e.session_id for e in pending}))
         plan = plan_fold(player_id, archived, pending)
-        ttl = self._retention.time_to_live
-        listed = [(s, t) for s in plan.listed if (t := ttl(s.end_ts, now)) is not None]
+        lives = {**archived, **pending}
+        # A listing lives as long as its session's end event: by event time that is the
+        # retention from end_ts, by ingestion time the full period from when it came in.
+        listed = [(s, lives[end].ttl) for s in plan.listed if (end := _end_of(s)) in lives]
         # Listings first, then archive and release: a fold that dies half-way leaves the
         # events pending, and the next read repeats it (every step is idempotent).
         await self._repo.write_listings(player_id, listed, plan.unlisted)
-        await self._repo.archive(player_id, [(e, t) for e in plan.archive if (t := ttl(e.ts, now)) is not None])
+        await self._repo.archive(player_id, [(e, lives[e]) for e in plan.archive])
         await self._repo.release(player_id, plan.release)
         self._observe("duplicate", plan.duplicates)
         self._observe("completed", plan.completed)
@@ -65,6 +63,10 @@ class Folding:
         stale = stale_listings([s for s in sessions if s.session_id in twice], truth)
         await self._repo.write_listings(player_id, [], stale)
         return _unique(await read_again())
+
+
+def _end_of(session: Session) -> StoredEvent:
+    return StoredEvent(session.session_id, EventKind.END, session.end_ts)
 
 
 def _unique(sessions: Sequence[Session]) -> list[Session]:

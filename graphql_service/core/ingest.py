@@ -15,7 +15,7 @@ from typing import Literal
 from ..domain.errors import InvalidInput
 from ..domain.events import Event, EventKind, SubmitResult, utc_now, validate_batch
 from ..domain.retention import Retention
-from ..domain.sessions import StoredEvent, winner
+from ..domain.sessions import winner
 from ..settings import Settings
 from ..store.sessions import SessionRepository
 from .starts import SessionStarts
@@ -59,10 +59,10 @@ class Ingest:
 
     async def _store(self, event: Event, ttl: int, now: datetime) -> None:
         if event.kind is EventKind.END:
-            await self._repo.write_event(event, ttl)
+            await self._repo.write_event(event, ttl, now)
             return
         # A start is also counted per country: its row goes in with the event.
-        await asyncio.gather(self._repo.write_event(event, ttl), self._starts.record(event, now))
+        await asyncio.gather(self._repo.write_event(event, ttl, now), self._starts.record(event, now))
         await self._count_once(event, now)
 
     async def _count_once(self, event: Event, now: datetime) -> None:
@@ -78,7 +78,3 @@ class Ingest:
         kept = self._starts.row_key(best)
         losers = {self._starts.row_key(v): v for v in variants if self._starts.row_key(v) != kept}
         await asyncio.gather(*(self._starts.forget(event.player_id, v, now) for v in losers.values()))
-
-
-def as_stored(event: Event) -> StoredEvent:
-    return StoredEvent(event.session_id, event.kind, event.ts, event.country or "")

@@ -28,9 +28,8 @@ class SessionService:
         self.observers: list[Observe] = []
         self._repo = repo
         self._starts = starts
-        retention = Retention.from_settings(settings)
         self._ingest = Ingest(repo, starts, settings, self._observe)
-        self._folding = Folding(repo, retention, self._observe)
+        self._folding = Folding(repo, self._observe)
 
     @classmethod
     async def create(cls, db: Backend, settings: Settings) -> SessionService:
@@ -75,12 +74,10 @@ class SessionService:
         return [key if isinstance(key, InvalidInput) else fetched[key[0]][: key[1]] for key in checked]
 
     async def _recent(self, player_id: str, limit: int) -> list[Session]:
-        # The common case has nothing pending: read the listing alongside, not after.
-        folded, sessions = await asyncio.gather(
-            self._folding.fold(player_id), self._repo.recent_sessions(player_id, limit)
-        )
-        if folded:
-            sessions = await self._repo.recent_sessions(player_id, limit)
+        # Fold, then read: a listing read that overtook the pending read could miss a
+        # session another process's fold listed and released in between.
+        await self._folding.fold(player_id)
+        sessions = await self._repo.recent_sessions(player_id, limit)
         return await self._folding.without_stale(
             player_id, sessions, lambda: self._repo.recent_sessions(player_id, limit)
         )

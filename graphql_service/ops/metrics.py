@@ -41,13 +41,15 @@ HTTP_DURATION = Histogram(
 )
 EVENTS = Counter(
     f"{PREFIX}_events_total",
-    "Events by what happened to them: accepted (stored or re-delivered), rejected (in an "
-    "invalid batch), expired (past retention, not stored), duplicate (already stored, subset of accepted).",
+    "Events by what happened to them: accepted (stored), rejected (in an invalid batch), expired "
+    "(past retention, not stored), duplicate (counted when the player is next read: the event was "
+    "already folded into the listing when it came again).",
     ["outcome"],
 )
 SESSIONS = Counter(
     f"{PREFIX}_sessions_total",
-    "Sessions that became complete (completed), or whose end precedes their start (invalid).",
+    "Sessions that became complete (completed), or whose end precedes their start (invalid); "
+    "counted when the player is next read.",
     ["outcome"],
 )
 STATEMENT_DURATION = Histogram(

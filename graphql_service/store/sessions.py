@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from ..domain.events import Event, EventKind
 from ..domain.sessions import Session, StoredEvent, Unlisting
+from ..settings import MAX_TTL_SECONDS
 from .backends import Backend, Prepared, Row
 
 # Bounded: anyone may post sessions under any player id, so one request must not read an
@@ -44,6 +46,19 @@ def _stored(row: Row) -> StoredEvent:
     return StoredEvent(row["session_id"], EventKind(row["kind"]), row["ts"], row["country"])
 
 
+@dataclass(frozen=True)
+class Life:
+    """When a stored event was received and how many seconds its row has left."""
+
+    received_at: datetime
+    ttl: int
+
+
+def _lives(rows: list[Row]) -> dict[StoredEvent, Life]:
+    # A row written without TTL (none of ours) would live forever: keep it at the maximum.
+    return {_stored(r): Life(r["received_at"] or _EPOCH, r["ttl"] or MAX_TTL_SECONDS) for r in rows}
+
+
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
@@ -57,27 +72,28 @@ class SessionRepository:
     async def create(cls, db: Backend, keyspace: str) -> SessionRepository:
         ks = keyspace
         events = f"{ks}.session_events_by_player"
-        columns = "session_id, kind, ts, country"
+        columns = "session_id, kind, ts, country, received_at"
+        read = "session_id, kind, ts, country, received_at, ttl(received_at) AS ttl"
         specs: dict[str, tuple[str, bool]] = {
             "write_event": (
-                f"INSERT INTO {events} (player_id, folded, {columns}) VALUES (?, false, ?, ?, ?, ?) USING TTL ?",
+                f"INSERT INTO {events} (player_id, folded, {columns}) VALUES (?, false, ?, ?, ?, ?, ?) USING TTL ?",
                 True,
             ),
             "read_start_variants": (
-                f"SELECT {columns} FROM {events} "
+                f"SELECT {read} FROM {events} "
                 "WHERE player_id = ? AND folded IN (false, true) AND session_id = ? AND kind = 'start'",
                 False,
             ),
             "read_pending_events": (
-                f"SELECT {columns} FROM {events} WHERE player_id = ? AND folded = false LIMIT {FOLD_MAX_EVENTS}",
+                f"SELECT {read} FROM {events} WHERE player_id = ? AND folded = false LIMIT {FOLD_MAX_EVENTS}",
                 False,
             ),
             "read_archived_events": (
-                f"SELECT {columns} FROM {events} WHERE player_id = ? AND folded = true AND session_id IN ?",
+                f"SELECT {read} FROM {events} WHERE player_id = ? AND folded = true AND session_id IN ?",
                 False,
             ),
             "archive_event": (
-                f"INSERT INTO {events} (player_id, folded, {columns}) VALUES (?, true, ?, ?, ?, ?) USING TTL ?",
+                f"INSERT INTO {events} (player_id, folded, {columns}) VALUES (?, true, ?, ?, ?, ?, ?) USING TTL ?",
                 True,
             ),
             "release_event": (
@@ -111,8 +127,8 @@ class SessionRepository:
 
     # -- ingest: one blind write per event ------------------------------------------
 
-    async def write_event(self, event: Event, ttl: int) -> None:
-        params = (event.player_id, event.session_id, event.kind.value, event.ts, event.country or "", ttl)
+    async def write_event(self, event: Event, ttl: int, received_at: datetime) -> None:
+        params = (event.player_id, event.session_id, event.kind.value, event.ts, event.country or "", received_at, ttl)
         await self._db.execute(self._s["write_event"], params)
 
     async def start_variants(self, player_id: str, session_id: UUID) -> list[StoredEvent]:
@@ -122,13 +138,13 @@ class SessionRepository:
 
     # -- folding pending events into the listing ------------------------------------
 
-    async def pending_events(self, player_id: str) -> list[StoredEvent]:
-        return [_stored(row) for row in await self._db.execute(self._s["read_pending_events"], (player_id,))]
+    async def pending_events(self, player_id: str) -> dict[StoredEvent, Life]:
+        return _lives(await self._db.execute(self._s["read_pending_events"], (player_id,)))
 
-    async def archived_events(self, player_id: str, session_ids: Sequence[UUID]) -> list[StoredEvent]:
+    async def archived_events(self, player_id: str, session_ids: Sequence[UUID]) -> dict[StoredEvent, Life]:
         statement = self._s["read_archived_events"]
         reads = [self._db.execute(statement, (player_id, list(chunk))) for chunk in _chunks(session_ids, IN_SESSIONS)]
-        return [_stored(row) for rows in await asyncio.gather(*reads) for row in rows]
+        return _lives([row for rows in await asyncio.gather(*reads) for row in rows])
 
     async def write_listings(
         self, player_id: str, listed: Sequence[tuple[Session, int]], unlisted: Sequence[Unlisting]
@@ -149,11 +165,14 @@ class SessionRepository:
         ]
         await self._batches("fold_listings", statements)
 
-    async def archive(self, player_id: str, events: Sequence[tuple[StoredEvent, int]]) -> None:
+    async def archive(self, player_id: str, events: Sequence[tuple[StoredEvent, Life]]) -> None:
         statement = self._s["archive_event"]
         await self._batches(
             "fold_archive",
-            [(statement, (player_id, e.session_id, e.kind.value, e.ts, e.country, ttl)) for e, ttl in events],
+            [
+                (statement, (player_id, e.session_id, e.kind.value, e.ts, e.country, life.received_at, life.ttl))
+                for e, life in events
+            ],
         )
 
     async def release(self, player_id: str, events: Sequence[StoredEvent]) -> None:

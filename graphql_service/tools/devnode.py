@@ -1,19 +1,6 @@
-"""A local Apache Cassandra node that the project fetches, starts and stops by itself.
-
-Where it comes from: Apache does not publish the 5.0 binary tarball
-(``apache-cassandra:<v>:tar.gz:bin``) to Maven Central — 5.0.2 to 5.0.9 all answer
-404 — but it does publish ``org.apache.cassandra:cassandra-all`` with a complete
-dependency list. So we ask Maven for cassandra-all and its runtime dependencies
-(`mvn dependency:copy-dependencies`, honouring the user's Maven mirrors), cache the
-jars once per machine under ``$PSS_CACHE_DIR/cassandra/<version>/lib``, and launch
-``CassandraDaemon`` ourselves with the JVM options of Cassandra's own
-``jvm17-server.options`` and a small test-node ``cassandra.yaml`` written here.
-
-Which JVM: Cassandra 5.0 runs on Java 11 or 17 only, so we look for one of those even
-when a newer JDK is the default.
-
-Readiness is checked at the protocol level (a CQL ``OPTIONS`` request answered by
-``SUPPORTED``), so this module needs no driver.
+"""A local Apache Cassandra node that the project fetches, starts and stops by itself
+(without the binary tarball, which Maven Central lacks for 5.0: see docs/architecture.md).
+Readiness is a CQL OPTIONS → SUPPORTED handshake, so no driver is needed here.
 """
 
 from __future__ import annotations

@@ -368,7 +368,10 @@ def format_summary(summary: ImportSummary) -> str:
 
     lines = [f"{'stopped' if summary.stopped else 'imported'} {summary.file} in {summary.elapsed_seconds:.1f} s"]
     lines.append(row("lines read", summary.lines, f"({summary.blank:,} blank)" if summary.blank else ""))
-    lines.append(row("accepted", summary.accepted, f"({summary.duplicate:,} already stored)"))
+    # Events already folded into the listing when they came again; re-sent lines of one
+    # import are pending together and collapse into one row without being counted.
+    stored_before = f"({summary.duplicate:,} already stored)" if summary.duplicate else ""
+    lines.append(row("accepted", summary.accepted, stored_before))
     lines.append(row("expired", summary.expired, f"past retention (counted from {summary.retention_clock} time)"))
     lines.append(row("rejected", summary.rejected, f"see {summary.rejects_file}" if summary.rejects_file else ""))
     if summary.retries:

@@ -53,21 +53,38 @@ _REJECTED = (
 _FROM_TABLE = re.compile(r"\bFROM\s+(\w+)\.(\w+)", re.IGNORECASE)
 
 
-class _DropShardingNotice(logging.Filter):
-    """The driver logs at ERROR, once per connection, that Apache Cassandra has no shard
-    information (a ScyllaDB feature): expected, and not an error here."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Could not retrieve sharding info" not in record.getMessage()
-
-
 _driver_log = logging.getLogger("acsylla")
-_driver_log.addFilter(_DropShardingNotice())
+_LEVELS = {"CRITICAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging.WARNING, "INFO": logging.INFO}
+
+
+class _DriverLog:
+    """Receives the C driver's log messages. While connecting they are held back: if the
+    connection fails, ConnectError says why in one line and they are dropped; once it
+    works they are passed on to the `acsylla` logger."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[int, str]] | None = []
+
+    def __call__(self, message: Any) -> None:
+        text = str(message.message)
+        if "Could not retrieve sharding info" in text:
+            return  # logged at ERROR per connection: shard awareness is a ScyllaDB feature
+        level = _LEVELS.get(str(message.log_level).upper(), logging.DEBUG)
+        if self.held is not None:
+            self.held.append((level, text))
+        else:
+            _driver_log.log(level, "%s", text)
+
+    def connected(self) -> None:
+        held, self.held = self.held or [], None
+        for level, text in held:
+            _driver_log.log(level, "%s", text)
 
 
 @dataclass(frozen=True)
 class Statement:
     name: str
+    cql: str
     prepared: Any
     consistency: Any
     idempotent: bool
@@ -97,8 +114,11 @@ def _trusted_pem(settings: Settings) -> str:
         raise ConfigError(f"CASSANDRA_TLS_CA_FILE {path!r} is not a readable PEM file: {exc}") from exc
 
 
-def _cluster(settings: Settings) -> Any:
+def _cluster(settings: Settings, driver_log: _DriverLog, *, any_datacenter: bool = False) -> Any:
     """A configured cluster object; must be called inside the running event loop."""
+    placement: dict[str, Any] = (
+        {"load_balance_round_robin": True} if any_datacenter else {"load_balance_dc_aware": settings.local_dc}
+    )
     cluster = acsylla.create_cluster(
         list(settings.cql_hosts),
         port=settings.port,
@@ -106,24 +126,31 @@ def _cluster(settings: Settings) -> Any:
         protocol_version=min(settings.protocol_version, 4),
         username=settings.username,
         password=settings.password,
-        load_balance_dc_aware=settings.local_dc,
         token_aware_routing=True,
         request_timeout=float(settings.request_timeout_seconds),
         connect_timeout=float(settings.connect_timeout_seconds),
         consistency=settings.read_consistency,
         queue_size_io=_QUEUE_SIZE,
         log_level="warn",
+        logging_callback=driver_log,
         application_name="player-session-service",
+        **placement,
     )
-    _driver_log.setLevel(logging.WARNING)  # create_cluster resets it to its log_level
-    if settings.tls_enabled:
-        if not settings.tls_verify:
-            cluster.set_ssl(True, verify_flags=0)
-        elif all(_is_ip(host) for host in settings.cql_hosts):
-            cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_IP)
-        else:
-            cluster.set_hostname_resolution(True)
-            cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_DNS)
+    try:
+        if settings.tls_enabled:
+            if not settings.tls_verify:
+                cluster.set_ssl(True, verify_flags=0)
+            elif all(_is_ip(host) for host in settings.cql_hosts):
+                cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_IP)
+            else:
+                cluster.set_hostname_resolution(True)
+                cluster.set_ssl(True, trusted_cert=_trusted_pem(settings), verify_flags=_VERIFY_CERT | _VERIFY_DNS)
+    except cass.CassException as exc:
+        cluster.destroy()
+        raise ConfigError(f"CASSANDRA_TLS_CA_FILE {settings.tls_ca_file!r} is not a readable PEM file: {exc}") from exc
+    except ConfigError:
+        cluster.destroy()
+        raise
     return cluster
 
 
@@ -140,7 +167,7 @@ def describe_connect_error(exc: BaseException, settings: Settings) -> str:
             f"(CASSANDRA_USERNAME/CASSANDRA_PASSWORD): {text}"
         )
     if "local datacenter" in lowered:
-        return f"{where} has no node in datacenter {settings.local_dc!r} (CASSANDRA_LOCAL_DC): {text}"
+        return f"{where} has no node in datacenter {settings.local_dc!r} (CASSANDRA_LOCAL_DC)"
     if isinstance(exc, cass.CassErrorSourceSsl) or "ssl" in lowered:
         if "wrong version number" in lowered or "protocol" in lowered:
             return (
@@ -158,15 +185,45 @@ def describe_connect_error(exc: BaseException, settings: Settings) -> str:
 
 
 async def _open(settings: Settings) -> tuple[Any, Any]:
-    cluster = _cluster(settings)
+    driver_log = _DriverLog()
+    cluster = _cluster(settings, driver_log)
     try:
         session = await cluster.create_session()
     except Exception as exc:
         cluster.destroy()
-        if isinstance(exc, cass.CassException):
-            raise ConnectError(describe_connect_error(exc, settings)) from exc
-        raise
+        if not isinstance(exc, cass.CassException):
+            raise
+        message = describe_connect_error(exc, settings)
+        if "local datacenter" in str(exc).lower():
+            # The DC-aware policy saw no node at all; a connection without it can ask.
+            known = await _datacenters(settings)
+            message += f"; its datacenters: {', '.join(known)}" if known else ""
+        raise ConnectError(message) from exc
+    driver_log.connected()
     return cluster, session
+
+
+async def _datacenters(settings: Settings) -> list[str]:
+    try:
+        cluster = _cluster(settings, _DriverLog(), any_datacenter=True)
+    except ConfigError:
+        return []
+    try:
+        session = await cluster.create_session()
+    except Exception:
+        cluster.destroy()
+        return []
+    try:
+        found = set()
+        for table in ("system.local", "system.peers"):
+            result = await session.execute(acsylla.create_statement(f"SELECT data_center FROM {table}"))
+            found |= {row.as_dict()["data_center"] for row in result}
+        return sorted(dc for dc in found if dc)
+    except Exception:
+        return []
+    finally:
+        await session.close()
+        cluster.destroy()
 
 
 class AcsyllaBackend:
@@ -213,7 +270,7 @@ class AcsyllaBackend:
             prepared = await self._session.create_prepared(cql, consistency=consistency)
         except Exception as exc:
             raise _storage_error(name, exc) from exc
-        return Statement(name, prepared, consistency, idempotent, await self._table_uuid_columns(cql))
+        return Statement(name, cql, prepared, consistency, idempotent, await self._table_uuid_columns(cql))
 
     def _bind(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
         bound = statement.prepared.bind(list(params), consistency=statement.consistency, **options)
@@ -221,24 +278,40 @@ class AcsyllaBackend:
         bound.set_is_idempotent(statement.idempotent)
         return bound
 
-    async def _execute(self, name: str, request: Any, *, batch: bool = False) -> Any:
+    async def _execute(self, name: str, request: Any, *, batch: bool = False, cql: str | None = None) -> Any:
         async with self._gate:
             try:
                 if batch:
                     return await self._session.execute_batch(request)
                 return await self._session.execute(request)
+            except cass.CassErrorLibNoHostsAvailable as exc:
+                raise await self._explain_no_hosts(name, cql, exc) from exc
             except Exception as exc:
                 raise _storage_error(name, exc) from exc
+
+    async def _explain_no_hosts(self, name: str, cql: str | None, exc: Exception) -> Exception:
+        """The driver says "no hosts available" both when the cluster is down and when a
+        node no longer knows a prepared statement and preparing it again fails (its table
+        was dropped: our configuration problem, not a reason to retry). Preparing it once
+        more tells which."""
+        if cql is not None:
+            try:
+                await asyncio.wait_for(self._session.create_prepared(cql), self.settings.request_timeout_seconds)
+            except _REJECTED as rejected:
+                return _storage_error(name, rejected)
+            except Exception:  # noqa: S110 - still unavailable: say so below
+                pass
+        return _storage_error(name, exc)
 
     async def execute(self, statement: Prepared, params: Sequence[Any] = ()) -> list[Row]:
         s = _statement(statement)
         with Observed(self.observers, s.name):
             bound = self._bind(s, params)
-            result = await self._execute(s.name, bound)
+            result = await self._execute(s.name, bound, cql=s.cql)
             rows = _rows(result, s.uuid_columns)
             while result.has_more_pages():
                 bound.set_page_state(result.page_state())
-                result = await self._execute(s.name, bound)
+                result = await self._execute(s.name, bound, cql=s.cql)
                 rows += _rows(result, s.uuid_columns)
             return rows
 
@@ -250,7 +323,7 @@ class AcsyllaBackend:
             bound = self._bind(s, params, page_size=page_size)
             if paging_state is not None:
                 bound.set_page_state(paging_state)
-            result = await self._execute(s.name, bound)
+            result = await self._execute(s.name, bound, cql=s.cql)
             state = result.page_state() if result.has_more_pages() else None
             return Page(_rows(result, s.uuid_columns), state)
 

@@ -240,10 +240,9 @@ class CassandraDriverBackend:
     ) -> Page:
         bound = _statement(statement).prepared.bind(params)
         bound.fetch_size = page_size
-        bound.paging_state = paging_state
         with Observed(self.observers, statement.name):
             try:
-                rows, state = await self._run(bound, all_pages=False)
+                rows, state = await self._run(bound, all_pages=False, paging_state=paging_state)
             except (DriverException, NoHostAvailable, OSError) as exc:
                 raise _storage_error(statement.name, exc) from exc
         return Page(_aware(rows), state)
@@ -268,11 +267,13 @@ class CassandraDriverBackend:
             raise _storage_error("schema", exc) from exc
         return _aware(list(rows))
 
-    async def _run(self, bound: Any, *, all_pages: bool) -> tuple[list[Row], bytes | None]:
+    async def _run(
+        self, bound: Any, *, all_pages: bool, paging_state: bytes | None = None
+    ) -> tuple[list[Row], bytes | None]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[tuple[list[Row], bytes | None]] = loop.create_future()
         rows: list[Row] = []
-        response: ResponseFuture = self._session.execute_async(bound)
+        response: ResponseFuture = self._session.execute_async(bound, paging_state=paging_state)
 
         def resolve(result: Callable[[], None]) -> None:
             if not done.done():  # the awaiting task may have been cancelled

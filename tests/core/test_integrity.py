@@ -1,0 +1,155 @@
+"""Nothing acknowledged is listed twice: conflicting re-deliveries, one after the other or
+racing in two API processes (this test's app and the real server process), leave each
+session listed once, with the winning halves (latest ts; for starts, then the larger
+country), in /sessions, player.sessions, stats and the per-country counts."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from ..events import end, new_player, now, start
+
+pytestmark = pytest.mark.anyio
+SESSIONS = 40
+
+
+@pytest.fixture
+async def served(live_server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_server, timeout=30) as other_process:
+        yield other_process
+
+
+async def listed(client: httpx.AsyncClient, player: str) -> list[dict[str, Any]]:
+    response = await client.get("/sessions", params={"player_id": player, "limit": 100})
+    assert response.status_code == 200
+    sessions: list[dict[str, Any]] = response.json()["sessions"]
+    return sessions
+
+
+async def graphql_sessions(client: httpx.AsyncClient, player: str) -> list[dict[str, Any]]:
+    query = "query($id: ID!) { player(id: $id) { sessions(last: 100) { sessionId endTs country } } }"
+    body = (await client.post("/graphql", json={"query": query, "variables": {"id": player}})).json()
+    sessions: list[dict[str, Any]] = body["data"]["player"]["sessions"]
+    return sessions
+
+
+async def stats(client: httpx.AsyncClient, player: str) -> dict[str, Any]:
+    body: dict[str, Any] = (await client.get(f"/players/{player}/stats")).json()
+    return body
+
+
+async def test_an_end_re_sent_with_another_time_is_listed_once_with_the_later_end(client: httpx.AsyncClient) -> None:
+    player, session = new_player("resent"), uuid.uuid4()
+    began = now() - timedelta(hours=2)
+    await client.post(
+        "/events", json=[start(player, session, began), end(player, session, began + timedelta(minutes=30))]
+    )
+    assert [s["duration_seconds"] for s in await listed(client, player)] == [1800.0]
+
+    # A client that recomputes the time on retry.
+    await client.post("/events", json=[end(player, session, began + timedelta(minutes=31))])
+
+    [only] = await listed(client, player)
+    assert (only["session_id"], only["duration_seconds"]) == (str(session), 1860.0)
+    assert [s["sessionId"] for s in await graphql_sessions(client, player)] == [str(session)]
+    summary = await stats(client, player)
+    assert (summary["completed_sessions"], summary["total_seconds"]) == (1, 1860.0)
+
+
+async def test_an_earlier_re_sent_end_does_not_replace_the_later_one(client: httpx.AsyncClient) -> None:
+    player, session = new_player("earlier"), uuid.uuid4()
+    began = now() - timedelta(hours=2)
+    await client.post(
+        "/events", json=[start(player, session, began), end(player, session, began + timedelta(minutes=31))]
+    )
+    await listed(client, player)
+
+    await client.post("/events", json=[end(player, session, began + timedelta(minutes=30))])
+
+    assert [s["duration_seconds"] for s in await listed(client, player)] == [1860.0]
+
+
+async def test_a_start_re_sent_with_another_country_counts_once_and_the_larger_code_wins(
+    client: httpx.AsyncClient,
+) -> None:
+    player, session = new_player("country"), uuid.uuid4()
+    began = now() - timedelta(minutes=20)
+    before = await starts_by_country(client)
+
+    await client.post("/events", json=[start(player, session, began, "FI"), end(player, session, now())])
+    await client.post("/events", json=[start(player, session, began, "SE")])
+
+    after = await starts_by_country(client)
+    assert after.get("SE", 0) - before.get("SE", 0) == 1
+    assert after.get("FI", 0) - before.get("FI", 0) == 0
+    assert [s["country"] for s in await listed(client, player)] == ["SE"]
+
+
+async def starts_by_country(client: httpx.AsyncClient) -> dict[str, int]:
+    body = (await client.get("/session-starts", params={"hours": 1})).json()
+    return {c["country"]: c["session_starts"] for c in body["countries"]}
+
+
+async def test_conflicting_ends_racing_in_two_processes_leave_each_session_listed_once(
+    client: httpx.AsyncClient, served: httpx.AsyncClient
+) -> None:
+    player = new_player("race-ends")
+    began = now() - timedelta(days=1)
+    sessions = [uuid.uuid4() for _ in range(SESSIONS)]
+    starts = [start(player, s, began + timedelta(minutes=5 * i)) for i, s in enumerate(sessions)]
+    await client.post("/events", json=starts[:10])
+    await served.post("/events", json=starts[10:20])
+    await client.post("/events", json=starts[20:30])
+    await served.post("/events", json=starts[30:])
+
+    responses = await asyncio.gather(
+        *(
+            client.post("/events", json=[end(player, s, began + timedelta(minutes=5 * i + 2))])
+            for i, s in enumerate(sessions)
+        ),
+        *(
+            served.post("/events", json=[end(player, s, began + timedelta(minutes=5 * i + 3))])
+            for i, s in enumerate(sessions)
+        ),
+        # Reads racing the writes: folds in both processes at once.
+        *(reader.get("/sessions", params={"player_id": player}) for reader in (client, served) for _ in range(5)),
+    )
+
+    assert {r.status_code for r in responses} == {200}
+    here, there = await asyncio.gather(listed(client, player), listed(served, player))
+    assert here == there
+    assert sorted(s["session_id"] for s in here) == sorted(map(str, sessions))
+    assert {s["duration_seconds"] for s in here} == {180.0}  # the later end won everywhere
+    summary = await stats(served, player)
+    assert (summary["completed_sessions"], summary["total_seconds"]) == (SESSIONS, SESSIONS * 180.0)
+    assert len(await graphql_sessions(served, player)) == SESSIONS
+
+
+async def test_conflicting_starts_racing_in_two_processes_count_each_session_once(
+    client: httpx.AsyncClient, served: httpx.AsyncClient
+) -> None:
+    player = new_player("race-starts")
+    began = now() - timedelta(minutes=30)
+    sessions = [uuid.uuid4() for _ in range(SESSIONS)]
+    before = await starts_by_country(client)
+
+    responses = await asyncio.gather(
+        *(client.post("/events", json=[start(player, s, began, "DE")]) for s in sessions),
+        *(served.post("/events", json=[start(player, s, began, "NO")]) for s in sessions),
+        # A later start in another minute, sent after a moment: it wins over both.
+        *(served.post("/events", json=[start(player, s, began + timedelta(minutes=2), "AT")]) for s in sessions[:10]),
+    )
+
+    assert {r.status_code for r in responses} == {200}
+    after = await starts_by_country(served)
+    gained = {c: after.get(c, 0) - before.get(c, 0) for c in ("AT", "DE", "NO")}
+    assert gained == {"AT": 10, "DE": 0, "NO": SESSIONS - 10}
+    await served.post("/events", json=[end(player, s, now()) for s in sessions[:10]])
+    assert sorted(s["country"] for s in await listed(client, player)) == ["AT"] * 10

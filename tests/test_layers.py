@@ -1,0 +1,101 @@
+"""The package's layers: every import points down, and only the storage backends touch a driver.
+
+app.py, tools/        may import anything
+api/                  core, domain, store.backends (types), ops, settings
+core/                 store, domain, settings
+store/                domain, settings
+domain/               settings (and settings only domain.errors)
+ops/                  settings
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "graphql_service"
+LAYERS = {"domain": 0, "store": 1, "core": 2, "api": 3}
+# What a layer (or a top-level module) may import besides itself, by first package part.
+ALLOWED = {
+    "domain": {"domain", "settings"},
+    "store": {"store", "domain", "settings"},
+    "core": {"core", "store", "domain", "settings"},
+    "api": {"api", "core", "store", "domain", "ops", "settings"},
+    "ops": {"ops", "settings"},
+    "settings": {"domain"},
+}
+DRIVERS = {"cassandra", "acsylla"}
+
+
+def _imports(path: Path) -> list[tuple[str, int]]:
+    """(absolute module name, line) of every import in a module of the package."""
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module.removesuffix(".__init__")
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            found.append((name, node.lineno))
+    return found
+
+
+def _part(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def test_every_import_of_our_own_code_points_down() -> None:
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        part = _part(path)
+        if part not in ALLOWED:
+            continue  # app.py, __main__.py, tools/: the top, may import anything
+        for name, line in _imports(path):
+            if not name.startswith("graphql_service."):
+                continue
+            target = name.split(".")[1]
+            if target not in ALLOWED[part]:
+                wrong.append(f"{path.relative_to(PACKAGE)}:{line} imports {name}")
+            if part == "settings" and not name.startswith("graphql_service.domain.errors"):
+                wrong.append(f"{path.relative_to(PACKAGE)}:{line} imports {name}")
+    assert wrong == []
+
+
+def test_only_the_storage_backends_import_a_driver() -> None:
+    backends = PACKAGE / "store" / "backends"
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        if backends not in path.parents
+        for name, line in _imports(path)
+        if name.split(".")[0] in DRIVERS
+    ]
+    assert offenders == []
+
+
+def test_graphql_code_never_sees_cql() -> None:
+    for path in (PACKAGE / "api").rglob("*.py"):
+        text = path.read_text()
+        assert "SELECT " not in text and "INSERT " not in text, path
+
+
+def test_serving_loads_no_command_line_tool() -> None:
+    # `serve` must not pay for loadgen's HTTP client or the progress bars.
+    code = (
+        "import sys\n"
+        "from graphql_service.tools.cli import build_parser\n"
+        "build_parser(['serve'])\n"
+        "import graphql_service.app\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'rich'} "
+        "or m.startswith('graphql_service.tools.') and m != 'graphql_service.tools.cli'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
