@@ -12,12 +12,10 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from starlette.applications import Starlette
 
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
@@ -25,7 +23,7 @@ from graphql_service.store import backends, migrations
 from graphql_service.store.backends import Backend
 from graphql_service.tools import devnode
 
-from .servers import served
+from .servers import served, serving
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +47,9 @@ def cassandra(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-async def database(settings: Settings, cassandra: None) -> AsyncIterator[Backend]:
+async def database(settings: Settings, cassandra: None, anyio_backend: str) -> AsyncIterator[Backend]:
+    # Asking for anyio_backend lets AnyIO run this async fixture for sync tests too (the
+    # browser and server-process tests), on the runner the async tests share.
     db = await backends.connect(settings)
     await migrations.apply(db, settings)
     yield db
@@ -77,15 +77,6 @@ def statements(database: Backend) -> Iterator[list[str]]:
     database.observers.append(observe)
     yield seen
     database.observers.remove(observe)
-
-
-@asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan and talk HTTP to it in-process."""
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service.test") as client:
-            yield client
 
 
 @pytest.fixture

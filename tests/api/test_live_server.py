@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 
-from .events import new_player, now, session_pair
+from ..events import new_player, now, session_pair
 
 
 def test_the_served_process_stores_and_lists_sessions(live_server: str) -> None:

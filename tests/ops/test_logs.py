@@ -25,9 +25,8 @@ from graphql_service.ops.logs import SERVER_LOGGERS, build_handler, configure_lo
 from graphql_service.settings import ConfigError, LogFormat, Settings
 from graphql_service.store.backends import Backend as Database
 
-from .conftest import serving
-from .events import end, new_player, now, start
-from .servers import served
+from ..events import end, new_player, now, start
+from ..servers import served, serving
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from .events import end, new_player, now, session_pair, start
+from ..events import end, new_player, now, session_pair, start
 
 pytestmark = pytest.mark.anyio
 

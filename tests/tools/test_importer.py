@@ -21,7 +21,7 @@ from graphql_service.store.backends import Backend as Database
 from graphql_service.tools import cli
 from graphql_service.tools.importer import ImportOptions, ImportSummary, import_file, retry
 
-from .events import end, new_player, now, session_pair, start
+from ..events import end, new_player, now, session_pair, start
 
 pytestmark = pytest.mark.anyio
 

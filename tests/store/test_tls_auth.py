@@ -31,8 +31,8 @@ from graphql_service.store import backends, migrations
 from graphql_service.store.backends import Backend as Database
 from graphql_service.tools import devnode
 
-from .conftest import serving
-from .events import new_player, now, session_pair
+from ..events import new_player, now, session_pair
+from ..servers import serving
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COLLECTION = ROOT / "postman" / "player-session-service.postman_collection.json"
 ENVIRONMENT = ROOT / "postman" / "local.postman_environment.json"
 NEWMAN = ROOT / "node_modules" / ".bin" / "newman"

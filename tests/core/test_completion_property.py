@@ -16,8 +16,8 @@ from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend as Database
 
-from .conftest import serving
-from .events import end, new_player, now, start
+from ..events import end, new_player, now, start
+from ..servers import serving
 
 pytestmark = pytest.mark.anyio
 

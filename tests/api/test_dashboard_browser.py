@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .events import end, iso, new_player, now, start
+from ..events import end, iso, new_player, now, start
 
 try:
     from playwright.sync_api import Page, expect, sync_playwright
@@ -39,7 +39,7 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "dashboard.png"
 README_SCREENSHOT = ROOT / "docs" / "dashboard.png"
 # Counts may lag writes by a few seconds and the page refreshes every 3 s: a bound on the

@@ -17,8 +17,8 @@ from graphql_service.settings import Settings
 from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 
-from .conftest import serving
-from .events import end, new_player, now, session_pair, start
+from ..events import end, new_player, now, session_pair, start
+from ..servers import serving
 
 pytestmark = pytest.mark.anyio
 

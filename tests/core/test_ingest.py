@@ -21,7 +21,7 @@ from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend as Database
 from graphql_service.store.sessions import Life, SessionRepository
 
-from .events import end, new_player, now, session_pair, start
+from ..events import end, new_player, now, session_pair, start
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import pytest
 
 from graphql_service.settings import Settings
 
-from .events import new_player, now, session_pair
+from ..events import new_player, now, session_pair
 
 pytestmark = pytest.mark.anyio
 

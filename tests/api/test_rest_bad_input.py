@@ -13,7 +13,7 @@ import pytest
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend as Database
 
-from .events import end, new_player, now, session_pair, start
+from ..events import end, new_player, now, session_pair, start
 
 pytestmark = pytest.mark.anyio
 

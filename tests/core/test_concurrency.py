@@ -12,8 +12,8 @@ from graphql_service.settings import Settings
 from graphql_service.store import backends
 from graphql_service.store.backends import Backend as Database
 
-from .conftest import serving
-from .events import new_player, now, session_pair
+from ..events import new_player, now, session_pair
+from ..servers import serving
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from graphql_service.api.graphql.schema import schema
 
-SDL = Path(__file__).resolve().parent.parent / "schema.graphql"
+SDL = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 def test_schema_graphql_matches_the_code() -> None:
