@@ -80,8 +80,20 @@ async def test_rest_and_graphql_see_the_same_sessions(client: httpx.AsyncClient)
     await client.post("/events", json=pair)
 
     found = await graphql(client, SESSIONS, id=player, last=5)
+    rest = (await client.get("/sessions", params={"player_id": player, "limit": 5})).json()["sessions"]
 
-    assert len(found["data"]["player"]["sessions"]) == 1
+    assert len(rest) == 1
+    assert [
+        {
+            "session_id": s["sessionId"],
+            "player_id": s["playerId"],
+            "country": s["country"],
+            "start_ts": s["startTs"],
+            "end_ts": s["endTs"],
+            "duration_seconds": s["durationSeconds"],
+        }
+        for s in found["data"]["player"]["sessions"]
+    ] == [r | {"start_ts": r["start_ts"][:19] + "+00:00", "end_ts": r["end_ts"][:19] + "+00:00"} for r in rest]
 
 
 async def test_an_invalid_batch_names_each_problem_and_stores_nothing(client: httpx.AsyncClient) -> None:

@@ -151,6 +151,9 @@ async def test_unknown_fields_are_ignored(client: httpx.AsyncClient) -> None:
     response = await client.post("/events", json=[e | {"platform": "ios"} for e in pair])
 
     assert response.text == "POST success"
+    [listed] = (await client.get("/sessions", params={"player_id": player})).json()["sessions"]
+    assert listed["session_id"] == pair[0]["session_id"]
+    assert "platform" not in listed
 
 
 @pytest.mark.parametrize(

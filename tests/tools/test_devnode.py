@@ -21,6 +21,7 @@ def test_start_is_idempotent_when_the_node_answers(settings: Settings, cassandra
 
     after = devnode.start(settings, quiet=True)
 
+    assert before.managed and before.pid is not None  # the node `make cassandra` started
     assert after.running and after.pid == before.pid
 
 
