@@ -130,7 +130,8 @@ TABLE: tuple[Setting, ...] = (
         "protocol_version",
         "int",
         5,
-        "native protocol version (`4` for Azure Cosmos DB or Cassandra 3.x)",
+        "native protocol version of cassandra-driver (`4` for Azure Cosmos DB or Cassandra 3.x); "
+        "acsylla always speaks v4",
         3,
         5,
     ),
