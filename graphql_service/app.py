@@ -21,7 +21,7 @@ from .api.errors import HANDLERS
 from .api.graphql.context import GraphQLApp
 from .api.graphql.schema import build_schema
 from .api.health import healthz, metrics_endpoint, readyz
-from .api.middleware import BodyLimit, RequestId, RequestMetrics
+from .api.middleware import BodyLimit, RequestId, RequestMetrics, Utf8Urls
 from .core.service import SessionService
 from .ops import logs, metrics
 from .settings import Settings
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
+            Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
         ],
         lifespan=lifespan,

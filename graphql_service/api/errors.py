@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ..domain.errors import InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
@@ -35,8 +36,25 @@ async def storage_unavailable(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": StorageUnavailable.public_message}, status_code=503, headers={"Retry-After": "1"})
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 / 405 / … as JSON like every other error (its Allow header kept)."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+# nginx's "client closed request": nobody reads it, and it is not counted as a server error.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def client_disconnected(request: Request, exc: Exception) -> Response:
+    log.info("client disconnected before sending the whole body of %s %s", request.method, request.url.path)
+    return error_json(CLIENT_CLOSED_REQUEST, "client disconnected")
+
+
 HANDLERS = {
     InvalidInput: invalid_input,
     StorageUnavailable: storage_unavailable,
     StorageRejected: storage_rejected,
+    HTTPException: http_error,
+    ClientDisconnect: client_disconnected,
 }

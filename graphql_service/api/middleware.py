@@ -1,9 +1,12 @@
-"""The ASGI middleware of the app, outermost first: request id, request metrics, body limit."""
+"""The ASGI middleware of the app, outermost first: request id, request metrics, UTF-8 URLs,
+body limit (size and read timeout)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
@@ -83,30 +86,73 @@ class RequestMetrics:
             HTTP_REQUESTS.labels(*labels).inc()
 
 
+class Utf8Urls:
+    """A path or query string whose percent-escapes are not UTF-8 is refused with 400: decoded
+    leniently, `/players/%FF/stats` and `/players/%FE/stats` would be the same player."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw_path = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+            for part, raw in (("path", raw_path), ("query string", scope.get("query_string", b""))):
+                try:
+                    unquote_to_bytes(raw).decode("utf-8")
+                except UnicodeDecodeError:
+                    response = JSONResponse({"error": f"the URL's {part} is not valid UTF-8"}, status_code=400)
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+
 class BodyLimit:
     """The one body-size check, for every route (GraphQL included): by Content-Length before
     reading, or, for a chunked body, by counting while buffering it (at most `limit` bytes
-    are ever held)."""
+    are ever held). A body that stops arriving for `read_timeout` seconds gets 408, so a slow
+    client cannot hold a connection and its buffer open."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, read_timeout: float = 30.0) -> None:
         self.app = app
         self.limit = limit
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         too_large = JSONResponse({"error": f"request body is larger than {self.limit} bytes"}, status_code=413)
+        body_done = False
+
+        async def timed_receive() -> Message:
+            # Only the body is timed: later receives wait for a disconnect, as long as it takes.
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.read_timeout)
+            except TimeoutError:
+                raise _BodyTimeout from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if declared.isdigit() and int(declared) > self.limit:
                 await too_large(scope, receive, send)
                 return
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, timed_receive, send)
+            except _BodyTimeout:
+                await _too_slow(scope, receive, send)
             return
         body = bytearray()
         while True:
-            message = await receive()
+            try:
+                message = await timed_receive()
+            except _BodyTimeout:
+                await _too_slow(scope, receive, send)
+                return
             if message["type"] != "http.request":  # the client went away
                 return
             body.extend(message.get("body", b""))
@@ -125,3 +171,12 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class _BodyTimeout(Exception):
+    pass
+
+
+async def _too_slow(scope: Scope, receive: Receive, send: Send) -> None:
+    response = JSONResponse({"error": "the request body did not arrive in time"}, status_code=408)
+    await response(scope, receive, send)

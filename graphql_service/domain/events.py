@@ -6,6 +6,7 @@ the two interfaces accept and reject exactly the same events.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,9 @@ def check_country(value: object) -> str:
 
 def _whole_number(value: object, low: int, high: int, message: str) -> int:
     if isinstance(value, bool) or value is None:
+        raise ValueError(message)
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]{1,12}", value):
+        # ASCII digits only: int() would also take "1_0", " 5" and full-width digits.
         raise ValueError(message)
     try:
         number: int = int(value)  # type: ignore[call-overload]
