@@ -4,6 +4,7 @@ re-deliveries and end-before-start are settled (the rules: domain/sessions.py)."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -11,13 +12,15 @@ from ..domain.events import EventKind
 from ..domain.sessions import Session, StoredEvent, duplicated_ids, plan_fold, records, stale_listings
 from ..store.sessions import SessionRepository
 from .ingest import Observe
+from .starts import SessionStarts
 
 log = logging.getLogger(__name__)
 
 
 class Folding:
-    def __init__(self, repo: SessionRepository, observe: Observe) -> None:
+    def __init__(self, repo: SessionRepository, starts: SessionStarts, observe: Observe) -> None:
         self._repo = repo
+        self._starts = starts
         self._observe = observe
 
     async def fold(self, player_id: str) -> bool:
@@ -34,6 +37,15 @@ class Folding:
         # Listings first, then archive and release: a fold that dies half-way leaves the
         # events pending, and the next read repeats it (every step is idempotent).
         await self._repo.write_listings(player_id, listed, plan.unlisted)
+        # A start re-sent with another time or country: its losers leave the per-country
+        # counts (a loser in the winner's minute and country is the winner's own row).
+        await asyncio.gather(
+            *(
+                self._starts.forget(player_id, loser)
+                for loser, best in plan.lost_starts
+                if self._starts.row_key(loser) != self._starts.row_key(best)
+            )
+        )
         await self._repo.archive(player_id, [(e, lives[e]) for e in plan.archive])
         await self._repo.release(player_id, plan.release)
         self._observe("duplicate", plan.duplicates)

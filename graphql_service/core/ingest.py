@@ -1,5 +1,5 @@
-"""Ingest: validate a batch whole, then write each event blind, at most three statements per
-start and one per end, every write idempotent. Completion is not decided here: the next
+"""Ingest: validate a batch whole, then write each event blind, two statements per start and
+one per end, every write idempotent, no read. Completion is not decided here: the next
 read of the player folds the pending events into the listing (core/folding.py).
 Why this is safe under retries, races and many processes: docs/architecture.md.
 """
@@ -15,7 +15,6 @@ from typing import Literal
 from ..domain.errors import InvalidInput
 from ..domain.events import Event, EventKind, SubmitResult, utc_now, validate_batch
 from ..domain.retention import Retention
-from ..domain.sessions import winner
 from ..settings import Settings
 from ..store.sessions import SessionRepository
 from .starts import SessionStarts
@@ -61,20 +60,7 @@ class Ingest:
         if event.kind is EventKind.END:
             await self._repo.write_event(event, ttl, now)
             return
-        # A start is also counted per country: its row goes in with the event.
+        # A start is also counted per country: its row goes in with the event. Variants of
+        # one start are settled without a read here: in one minute by the recount, across
+        # minutes by the next fold of the player (docs/architecture.md).
         await asyncio.gather(self._repo.write_event(event, ttl, now), self._starts.record(event, now))
-        await self._count_once(event, now)
-
-    async def _count_once(self, event: Event, now: datetime) -> None:
-        """Keep exactly one per-country row per session when its start was sent with
-        different times or countries. Read after both writes are acknowledged, at
-        consistency levels that overlap (R + W > RF): of two racing variants, the writer
-        acknowledged last sees both, and both writers drop the same losers."""
-        variants = await self._repo.start_variants(event.player_id, event.session_id)
-        if len(variants) < 2:
-            return
-        best = winner(variants)
-        assert best is not None
-        kept = self._starts.row_key(best)
-        losers = {self._starts.row_key(v): v for v in variants if self._starts.row_key(v) != kept}
-        await asyncio.gather(*(self._starts.forget(event.player_id, v, now) for v in losers.values()))

@@ -29,7 +29,7 @@ class SessionService:
         self._repo = repo
         self._starts = starts
         self._ingest = Ingest(repo, starts, settings, self._observe)
-        self._folding = Folding(repo, self._observe)
+        self._folding = Folding(repo, starts, self._observe)
 
     @classmethod
     async def create(cls, db: Backend, settings: Settings) -> SessionService:

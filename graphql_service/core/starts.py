@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ..domain.buckets import Bucket, Level, buckets_of, children, decompose, floor, window
 from ..domain.events import Event, utc_now
-from ..domain.sessions import StoredEvent
+from ..domain.sessions import StoredEvent, winner
 from ..store.starts import BucketState, SessionStartsRepository
 
 SHARDS = 8
@@ -152,9 +152,14 @@ class SessionStarts:
         began = utc_now()
         if bucket.level is Level.MINUTE:
             per_shard = await asyncio.gather(
-                *(self._limited(self._repo.minute_countries(bucket.start, shard)) for shard in range(self._shards))
+                *(self._limited(self._repo.minute_starts(bucket.start, shard)) for shard in range(self._shards))
             )
-            counts: Counter[str] = Counter(country for countries in per_shard for country in countries)
+            # A session's start variants share its shard; of those in this minute the winner counts.
+            variants: dict[tuple[str, UUID], list[StoredEvent]] = defaultdict(list)
+            for rows in per_shard:
+                for player_id, session_id, variant in rows:
+                    variants[(player_id, session_id)].append(variant)
+            counts: Counter[str] = Counter(best.country for vs in variants.values() if (best := winner(vs)))
         else:
             child_level, child_partition = children(bucket)
             counts = await self._fresh_counts(child_level, child_partition, bucket.start, bucket.end, None)

@@ -112,6 +112,9 @@ class FoldPlan:
     duplicates: int = 0
     completed: int = 0
     invalid: list[Session] = field(default_factory=list)
+    # (loser, winner) of every start variant that a new start outranked or was outranked
+    # by: each session is counted per country once, at its winning start.
+    lost_starts: list[tuple[StoredEvent, StoredEvent]] = field(default_factory=list)
 
 
 def plan_fold(player_id: str, archived: Iterable[StoredEvent], pending: Iterable[StoredEvent]) -> FoldPlan:
@@ -126,6 +129,9 @@ def plan_fold(player_id: str, archived: Iterable[StoredEvent], pending: Iterable
         plan.archive.extend(new_events)
         plan.release.extend(fresh.variants)
         plan.duplicates += len(fresh.variants) - len(new_events)
+        best_start, _ = new.winners()
+        if best_start is not None and any(e.kind is EventKind.START for e in new_events):
+            plan.lost_starts += [(v, best_start) for v in new.variants if v.kind is EventKind.START and v != best_start]
         was, now = old.listed(), new.listed()
         as_of = new.as_of()
         if was is not None and as_of is not None and (now is None or now.end_ts != was.end_ts):

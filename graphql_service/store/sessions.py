@@ -79,11 +79,6 @@ class SessionRepository:
                 f"INSERT INTO {events} (player_id, folded, {columns}) VALUES (?, false, ?, ?, ?, ?, ?) USING TTL ?",
                 True,
             ),
-            "read_start_variants": (
-                f"SELECT {read} FROM {events} "
-                "WHERE player_id = ? AND folded IN (false, true) AND session_id = ? AND kind = 'start'",
-                False,
-            ),
             "read_pending_events": (
                 f"SELECT {read} FROM {events} WHERE player_id = ? AND folded = false LIMIT {FOLD_MAX_EVENTS}",
                 False,
@@ -130,11 +125,6 @@ class SessionRepository:
     async def write_event(self, event: Event, ttl: int, received_at: datetime) -> None:
         params = (event.player_id, event.session_id, event.kind.value, event.ts, event.country or "", received_at, ttl)
         await self._db.execute(self._s["write_event"], params)
-
-    async def start_variants(self, player_id: str, session_id: UUID) -> list[StoredEvent]:
-        """Every stored variant of this session's start, pending or folded."""
-        rows = await self._db.execute(self._s["read_start_variants"], (player_id, session_id))
-        return [_stored(row) for row in rows]
 
     # -- folding pending events into the listing ------------------------------------
 

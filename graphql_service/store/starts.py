@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from ..domain.events import Event
+from ..domain.events import Event, EventKind
+from ..domain.sessions import StoredEvent
 from .backends import Backend, Prepared, Row
 from .sessions import micros
 
@@ -39,8 +40,8 @@ class SessionStartsRepository:
         ks = keyspace
         specs: dict[str, tuple[str, bool]] = {}
         specs["insert_session_start"] = (
-            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id) "
-            "VALUES (?, ?, ?, ?, ?) USING TTL ?",
+            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id, ts) "
+            "VALUES (?, ?, ?, ?, ?, ?) USING TTL ?",
             True,
         )
         specs["delete_session_start"] = (
@@ -49,7 +50,8 @@ class SessionStartsRepository:
             True,
         )
         specs["read_minute_starts"] = (
-            f"SELECT country FROM {ks}.session_starts_by_minute WHERE minute = ? AND shard = ?",
+            f"SELECT country, player_id, session_id, ts FROM {ks}.session_starts_by_minute "
+            "WHERE minute = ? AND shard = ?",
             False,
         )
         specs["mark_start_bucket"] = (
@@ -81,14 +83,24 @@ class SessionStartsRepository:
         return cls(db, dict(zip(specs, prepared, strict=True)))
 
     async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int) -> None:
-        params = (minute, shard, event.country, event.player_id, event.session_id, ttl)
+        params = (minute, shard, event.country, event.player_id, event.session_id, event.ts, ttl)
         await self._db.execute(self._insert_start, params)
 
     async def delete_start(self, minute: datetime, shard: int, country: str, player_id: str, session_id: UUID) -> None:
         await self._db.execute(self._delete_start, (minute, shard, country, player_id, session_id))
 
-    async def minute_countries(self, minute: datetime, shard: int) -> list[str]:
-        return [row["country"] for row in await self._db.execute(self._minute_countries, (minute, shard))]
+    async def minute_starts(self, minute: datetime, shard: int) -> list[tuple[str, UUID, StoredEvent]]:
+        """(player, session, start variant) of every start row of one shard of a minute."""
+        rows = await self._db.execute(self._minute_countries, (minute, shard))
+        return [
+            (
+                row["player_id"],
+                row["session_id"],
+                # A row from before cql/006 has no ts: the minute stands in for it.
+                StoredEvent(row["session_id"], EventKind.START, row["ts"] or minute, row["country"]),
+            )
+            for row in rows
+        ]
 
     async def mark(self, level: str, parent: datetime, bucket: datetime, last_write: datetime, ttl: int) -> None:
         # Written at the timestamp it holds: of two processes' marks the later one wins,

@@ -80,10 +80,24 @@ async def test_a_start_redelivered_with_another_country_or_time_counts_once(api:
     assert (await starts(api, 1)).get("BE") == 1
 
     await api.post("/events", json=[start(player, session, now() - timedelta(minutes=20), "NL")])
+    # Another minute: the next read of the player (here its stats) settles which start counts.
+    await api.get(f"/players/{player}/stats")
 
     counted = await starts(api, 1)
     assert counted.get("NL") == 1
     assert "BE" not in counted
+
+
+async def test_a_start_redelivered_with_another_country_in_the_same_minute_counts_once_at_once(
+    api: httpx.AsyncClient,
+) -> None:
+    player, session = new_player(), uuid.uuid4()
+    at = now() - timedelta(minutes=40)
+    await api.post("/events", json=[start(player, session, at, "QA"), start(player, session, at, "QB")])
+
+    counted = await starts(api, 1)  # no read of the player in between
+    assert counted.get("QB") == 1  # equal times: the larger country code wins
+    assert "QA" not in counted
 
 
 async def test_new_starts_show_up_in_the_next_answer(api: httpx.AsyncClient) -> None:
