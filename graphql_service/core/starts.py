@@ -45,19 +45,30 @@ class SessionStarts:
         self._ttl_for = time_to_live
         self._shards = shards
         self._marked_until: dict[Bucket, datetime] = {}
+        self._buckets_of_minute: dict[datetime, list[Bucket]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gate = asyncio.Semaphore(RECOUNT_CONCURRENCY)
         self._inflight: dict[Bucket, asyncio.Future[None]] = {}
 
-    async def record(self, event: Event, now: datetime | None = None) -> None:
-        """Store one start event (idempotent) and mark its buckets as changed."""
+    async def record(self, event: Event, now: datetime | None = None, ttl: int | None = None) -> None:
+        """Store one start event (idempotent) and mark its buckets as changed. `ttl`: the
+        event's, when the caller already knows it."""
         now = now or utc_now()
-        ttl = self._ttl_for(event.ts, now)
+        ttl = ttl if ttl is not None else self._ttl_for(event.ts, now)
         if ttl is None:
             return
         minute = floor(Level.MINUTE, event.ts)
         await self._repo.insert_start(minute, shard_of(event.session_id, self._shards), event, ttl)
-        await asyncio.gather(*(self._mark(bucket, now) for bucket in buckets_of(event.ts)))
+        await self._mark_all(self._buckets(minute), now)
+
+    def _buckets(self, minute: datetime) -> list[Bucket]:
+        # Starts arrive in few distinct minutes: their buckets are worked out once each.
+        buckets = self._buckets_of_minute.get(minute)
+        if buckets is None:
+            if len(self._buckets_of_minute) > 4096:
+                self._buckets_of_minute.clear()
+            buckets = self._buckets_of_minute[minute] = buckets_of(minute)
+        return buckets
 
     def row_key(self, start: StoredEvent) -> tuple[datetime, str]:
         """Where a start is counted: variants with the same minute and country share a row."""
@@ -70,14 +81,18 @@ class SessionStarts:
         minute = floor(Level.MINUTE, start.ts)
         shard = shard_of(start.session_id, self._shards)
         await self._repo.delete_start(minute, shard, start.country, player_id, start.session_id)
-        await asyncio.gather(*(self._mark(bucket, now) for bucket in buckets_of(start.ts)))
+        await self._mark_all(buckets_of(start.ts), now)
 
-    async def _mark(self, bucket: Bucket, now: datetime) -> None:
+    async def _mark_all(self, buckets: list[Bucket], now: datetime) -> None:
         # Called once the row is written: the mark must be later than that write, so it
-        # is taken from the clock now, not from when the request began.
+        # is taken from the clock now, not from when the request began. Checked without
+        # awaiting first: almost always an earlier mark of this process still covers it.
         written = utc_now()
-        if self._marked_until.get(bucket, written) > written:
-            return  # an earlier mark of this process still covers this write
+        due = [b for b in buckets if self._marked_until.get(b, written) <= written]
+        if due:
+            await asyncio.gather(*(self._mark(bucket, written, now) for bucket in due))
+
+    async def _mark(self, bucket: Bucket, written: datetime, now: datetime) -> None:
         ttl = self._ttl_for(bucket.end, now)
         if ttl is None:
             return

@@ -43,7 +43,8 @@ class Bucket:
 
 
 def floor(level: Level, t: datetime) -> datetime:
-    t = t.astimezone(UTC)
+    if t.tzinfo is not UTC:  # validated event times already are: skip the conversion
+        t = t.astimezone(UTC)
     if level is Level.MINUTE:
         return t.replace(second=0, microsecond=0)
     if level is Level.HOUR:

@@ -35,9 +35,8 @@ log = logging.getLogger(__name__)
 
 # The C driver's own bitmask (acsylla's enum cannot express a combination).
 _VERIFY_CERT, _VERIFY_IP, _VERIFY_DNS = 1, 2, 4
-# Requests one process keeps in flight; past the driver's queue it fails at once.
-MAX_IN_FLIGHT = 4096
-_QUEUE_SIZE = 4 * MAX_IN_FLIGHT
+# Requests one process may have queued in the driver; past that it fails at once.
+_QUEUE_SIZE = 32768
 # The caller's mistake or ours, never the cluster's health: retrying will not help.
 _REJECTED = (
     cass.CassErrorServerSyntaxError,
@@ -234,7 +233,6 @@ class AcsyllaBackend:
         self.observers: list[StatementObserver] = []
         self._write = _consistency(settings.write_consistency)
         self._read = _consistency(settings.read_consistency)
-        self._gate = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._uuid_columns: dict[tuple[str, str], frozenset[str]] = {}
 
     @classmethod
@@ -273,21 +271,23 @@ class AcsyllaBackend:
         return Statement(name, cql, prepared, consistency, idempotent, await self._table_uuid_columns(cql))
 
     def _bind(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
-        bound = statement.prepared.bind(list(params), consistency=statement.consistency, **options)
+        # The consistency level was given to create_prepared and travels with every bind.
+        bound = statement.prepared.bind(params if isinstance(params, list | tuple) else list(params), **options)
         # Idempotent statements may be retried and speculatively executed by the driver.
         bound.set_is_idempotent(statement.idempotent)
         return bound
 
     async def _execute(self, name: str, request: Any, *, batch: bool = False, cql: str | None = None) -> Any:
-        async with self._gate:
-            try:
-                if batch:
-                    return await self._session.execute_batch(request)
-                return await self._session.execute(request)
-            except cass.CassErrorLibNoHostsAvailable as exc:
-                raise await self._explain_no_hosts(name, cql, exc) from exc
-            except Exception as exc:
-                raise _storage_error(name, exc) from exc
+        # No semaphore in front: past _QUEUE_SIZE requests in flight the driver refuses at
+        # once (CassErrorLibRequestQueueFull → 503 + Retry-After), which is the backpressure.
+        try:
+            if batch:
+                return await self._session.execute_batch(request)
+            return await self._session.execute(request)
+        except cass.CassErrorLibNoHostsAvailable as exc:
+            raise await self._explain_no_hosts(name, cql, exc) from exc
+        except Exception as exc:
+            raise _storage_error(name, exc) from exc
 
     async def _explain_no_hosts(self, name: str, cql: str | None, exc: Exception) -> Exception:
         """The driver says "no hosts available" both when the cluster is down and when a
