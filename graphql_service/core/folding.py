@@ -7,14 +7,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
 
 from ..domain.events import EventKind
 from ..domain.sessions import Session, StoredEvent, duplicated_ids, plan_fold, records, stale_listings
-from ..store.sessions import SessionRepository
+from ..store.sessions import FOLD_MAX_EVENTS, Life, SessionRepository
 from .ingest import Observe
 from .starts import SessionStarts
 
 log = logging.getLogger(__name__)
+
+# Rounds of FOLD_MAX_EVENTS pending events one read folds at most: a read stays bounded
+# (anyone may post under any player id); a player with more pending waits for more reads.
+FOLD_ROUNDS = 5
 
 
 class Folding:
@@ -24,15 +29,33 @@ class Folding:
         self._observe = observe
 
     async def fold(self, player_id: str) -> bool:
-        """Fold what is pending for the player; True when anything was pending."""
-        pending = await self._repo.pending_events(player_id)
-        if not pending:
-            return False
+        """Fold what is pending for the player, FOLD_MAX_EVENTS at a time, at most FOLD_ROUNDS
+        times (what is left waits for the next read); True when anything was pending."""
+        folded = False
+        for _ in range(FOLD_ROUNDS):
+            pending = await self._repo.pending_events(player_id)
+            if not pending:
+                break
+            full = len(pending) >= FOLD_MAX_EVENTS
+            if full:
+                # Rows come in session order: the last session may be cut in two by the
+                # LIMIT, so it waits for the next round (unless it is the only one).
+                last = next(reversed(pending)).session_id
+                pending = {e: life for e, life in pending.items() if e.session_id != last} or pending
+            await self._fold(player_id, pending)
+            folded = True
+            if not full:
+                break
+        return folded
+
+    async def _fold(self, player_id: str, pending: dict[StoredEvent, Life]) -> None:
         archived = await self._repo.archived_events(player_id, sorted({e.session_id for e in pending}))
         plan = plan_fold(player_id, archived, pending)
-        lives = {**archived, **pending}
-        # A listing lives as long as its session's end event: by event time that is the
-        # retention from end_ts, by ingestion time the full period from when it came in.
+        # An archived row's life wins over a re-sent copy's (by ingestion time that one
+        # would start the retention period again).
+        lives = {**pending, **archived}
+        # A listing lives as long as its session's winning end event: by event time that is
+        # the retention from end_ts, by ingestion time the full period from when it came in.
         listed = [(s, lives[end].ttl) for s in plan.listed if (end := _end_of(s)) in lives]
         # Listings first, then archive and release: a fold that dies half-way leaves the
         # events pending, and the next read repeats it (every step is idempotent).
@@ -41,7 +64,7 @@ class Folding:
         # counts (a loser in the winner's minute and country is the winner's own row).
         await asyncio.gather(
             *(
-                self._starts.forget(player_id, loser)
+                self._starts.forget(player_id, loser, best)
                 for loser, best in plan.lost_starts
                 if self._starts.row_key(loser) != self._starts.row_key(best)
             )
@@ -60,7 +83,6 @@ class Folding:
                 session.player_id,
                 extra={"event_name": "invalid_session", "session_id": str(session.session_id)},
             )
-        return True
 
     async def without_stale(
         self, player_id: str, sessions: list[Session], read_again: Callable[[], Awaitable[list[Session]]]
@@ -71,7 +93,12 @@ class Folding:
         twice = duplicated_ids(sessions)
         if not twice:
             return sessions
-        truth = records(player_id, await self._repo.archived_events(player_id, sorted(twice)))
+        # Pending first, then archived: a fold archives only after listing, so a variant it
+        # listed is in one or the other (or both); judging by the archive alone could delete
+        # the right row at the session's version for good.
+        pending = await self._repo.pending_events(player_id)
+        archived = await self._repo.archived_events(player_id, sorted(twice))
+        truth = records(player_id, [*archived, *(e for e in pending if e.session_id in twice)])
         stale = stale_listings([s for s in sessions if s.session_id in twice], truth)
         await self._repo.write_listings(player_id, [], stale)
         return _unique(await read_again())
@@ -84,7 +111,7 @@ def _end_of(session: Session) -> StoredEvent:
 def _unique(sessions: Sequence[Session]) -> list[Session]:
     # Only reached right after deleting stale rows: a row a concurrent fold has since
     # written again is left out here and cleaned up by the next read.
-    seen: set[object] = set()
+    seen: set[UUID] = set()
     out = []
     for s in sessions:
         if s.session_id not in seen:

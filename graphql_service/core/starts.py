@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ..domain.buckets import Bucket, Level, buckets_of, children, decompose, floor, window
 from ..domain.events import Event, utc_now
-from ..domain.sessions import StoredEvent, winner
+from ..domain.sessions import StoredEvent, version, winner
 from ..store.starts import BucketState, SessionStartsRepository
 
 SHARDS = 8
@@ -74,13 +74,15 @@ class SessionStarts:
         """Where a start is counted: variants with the same minute and country share a row."""
         return floor(Level.MINUTE, start.ts), start.country
 
-    async def forget(self, player_id: str, start: StoredEvent, now: datetime | None = None) -> None:
-        """Remove the row of a start variant that lost to another (see domain/sessions.py),
-        so the session counts once."""
+    async def forget(self, player_id: str, start: StoredEvent, best: StoredEvent, now: datetime | None = None) -> None:
+        """Remove the row of a start variant that lost to `best` (see domain/sessions.py),
+        so the session counts once; deleted at the winner's version, so a late write of the
+        loser's row cannot bring it back."""
         now = now or utc_now()
         minute = floor(Level.MINUTE, start.ts)
         shard = shard_of(start.session_id, self._shards)
-        await self._repo.delete_start(minute, shard, start.country, player_id, start.session_id)
+        at = version(best.ts, best.country)
+        await self._repo.delete_start(minute, shard, start.country, player_id, start.session_id, at)
         await self._mark_all(buckets_of(start.ts), now)
 
     async def _mark_all(self, buckets: list[Bucket], now: datetime) -> None:

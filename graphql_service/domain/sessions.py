@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from .events import EventKind
@@ -40,6 +40,23 @@ class StoredEvent:
     kind: EventKind
     ts: datetime
     country: str = ""
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(t: datetime) -> int:
+    """Microseconds since the epoch, exact for any datetime (a CQL write timestamp)."""
+    return (t - _EPOCH) // timedelta(microseconds=1)
+
+
+def version(ts: datetime, country: str) -> int:
+    """A write timestamp that orders start variants exactly as `winner` does: times are kept
+    to the millisecond, so the last three digits of the microseconds are free for the
+    country's rank (AA = 0 … ZZ = 675). Rows written at it keep the winning variant's values
+    whatever order the writes land in, and a delete at it removes every losing variant's."""
+    rank = (ord(country[0]) - 65) * 26 + (ord(country[1]) - 65) if len(country) == 2 and country.isupper() else 0
+    return micros(ts) + max(0, min(rank, 999))
 
 
 def winner(variants: Iterable[StoredEvent]) -> StoredEvent | None:
@@ -77,11 +94,26 @@ class SessionRecord:
             return None
         return session
 
-    def as_of(self) -> datetime | None:
-        """The winning start's time: listing rows are written at this timestamp, so of two
-        folds racing with different views of the session the better-informed one wins."""
+    def version(self) -> int | None:
+        """The winning start's `version`: listing rows are written at it, so of two folds
+        racing with different views of the session the better-informed one wins."""
         start, _ = self.winners()
-        return None if start is None else start.ts
+        return None if start is None else version(start.ts, start.country)
+
+    def unlistings(self) -> list[Unlisting]:
+        """The listing rows of every end variant that is not (or no longer) listed: with a
+        conflicting end, or an end before its start, a fold that knew less may have written
+        one; deleting at this session's version removes it whatever its order."""
+        start, _ = self.winners()
+        if start is None:
+            return []  # nothing can have been listed without a start
+        listed = self.listed()
+        at = version(start.ts, start.country)
+        return [
+            Unlisting(Session(self.session_id, self.player_id, start.country, start.ts, v.ts), at)
+            for v in self.variants
+            if v.kind is EventKind.END and (listed is None or v.ts != listed.end_ts)
+        ]
 
 
 def records(player_id: str, variants: Iterable[StoredEvent]) -> dict[UUID, SessionRecord]:
@@ -96,14 +128,15 @@ class Unlisting:
     """A listing row that no longer matches the session's winning halves."""
 
     session: Session
-    as_of: datetime
+    version: int
 
 
 @dataclass
 class FoldPlan:
     """What folding a player's pending events into the read model writes, in this order:
-    listings first (`unlisted`, then `listed`), then `archive` + `release` together, so a fold
-    that dies half-way leaves the events pending and the next fold repeats it."""
+    listings (`unlisted`, `listed`) and per-country losers first, then `archive`, then
+    `release`, so a fold that dies half-way leaves the events pending and the next fold
+    repeats it."""
 
     listed: list[Session] = field(default_factory=list)
     unlisted: list[Unlisting] = field(default_factory=list)
@@ -130,12 +163,12 @@ def plan_fold(player_id: str, archived: Iterable[StoredEvent], pending: Iterable
         plan.release.extend(fresh.variants)
         plan.duplicates += len(fresh.variants) - len(new_events)
         best_start, _ = new.winners()
-        if best_start is not None and any(e.kind is EventKind.START for e in new_events):
+        if best_start is not None and any(e.kind is EventKind.START for e in fresh.variants):
+            # Also for a re-sent loser: ingest wrote its per-country row again.
             plan.lost_starts += [(v, best_start) for v in new.variants if v.kind is EventKind.START and v != best_start]
         was, now = old.listed(), new.listed()
-        as_of = new.as_of()
-        if was is not None and as_of is not None and (now is None or now.end_ts != was.end_ts):
-            plan.unlisted.append(Unlisting(was, as_of))
+        if len([v for v in new.variants if v.kind is EventKind.END]) > 1 or now is None:
+            plan.unlisted += new.unlistings()
         if now is not None:
             # Written even when unchanged: a fold that died after archiving but before
             # listing is repaired by the next one (the row is the same; writing is idempotent).
@@ -148,15 +181,21 @@ def plan_fold(player_id: str, archived: Iterable[StoredEvent], pending: Iterable
 
 
 def stale_listings(listed: Sequence[Session], truth: dict[UUID, SessionRecord]) -> list[Unlisting]:
-    """Listing rows that disagree with the stored halves (left by two folds racing)."""
+    """Listing rows that can never be right again (left by two folds racing): their end lost
+    to a later one, or the winning pair ends before it starts. Winners only move forward, so
+    such a row's key stays dead and deleting it at the session's version is safe even when
+    `truth` misses variants still arriving. A row with the right end but an older start is
+    not stale: the next fold overwrites it at a higher version."""
     stale = []
     for session in listed:
         record = truth.get(session.session_id)
-        if record is None:
+        complete = record.complete() if record is not None else None
+        if record is None or complete is None:
             continue
-        as_of = record.as_of()
-        if as_of is not None and record.listed() != session:
-            stale.append(Unlisting(session, as_of))
+        at = record.version()
+        beaten = session.end_ts != complete.end_ts or not is_valid_session(complete.start_ts, complete.end_ts)
+        if at is not None and beaten:
+            stale.append(Unlisting(session, at))
     return stale
 
 

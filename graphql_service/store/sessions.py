@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from ..domain.events import Event, EventKind
-from ..domain.sessions import Session, StoredEvent, Unlisting
-from ..settings import MAX_TTL_SECONDS
+from ..domain.sessions import Session, StoredEvent, Unlisting, version
+from ..settings import ONE_YEAR_SECONDS
 from .backends import Backend, Prepared, Row
 
 # Bounded: anyone may post sessions under any player id, so one request must not read an
@@ -24,12 +24,6 @@ FOLD_MAX_EVENTS = 2_000
 BATCH_STATEMENTS = 40
 # Sessions per `session_id IN ?` read.
 IN_SESSIONS = 100
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def micros(t: datetime) -> int:
-    """A write timestamp (microseconds since the epoch), exact for any datetime."""
-    return (t - _EPOCH) // timedelta(microseconds=1)
 
 
 def _session(row: Row) -> Session:
@@ -55,8 +49,9 @@ class Life:
 
 
 def _lives(rows: list[Row]) -> dict[StoredEvent, Life]:
-    # A row written without TTL (none of ours) would live forever: keep it at the maximum.
-    return {_stored(r): Life(r["received_at"] or _EPOCH, r["ttl"] or MAX_TTL_SECONDS) for r in rows}
+    # Every row of ours has both; a row written by hand without a TTL gets the default
+    # retention rather than forever (or 20 years, which Cassandra 5.0 may refuse).
+    return {_stored(r): Life(r["received_at"] or datetime.now(UTC), r["ttl"] or ONE_YEAR_SECONDS) for r in rows}
 
 
 def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -143,13 +138,13 @@ class SessionRepository:
         session's winning start (see SessionRecord.as_of), so of two folds racing with
         different views the better-informed one wins, whatever the order they land in."""
         statements: list[tuple[Prepared, Sequence[Any]]] = [
-            (self._s["unlist_session"], (micros(u.as_of), player_id, u.session.end_ts, u.session.session_id))
+            (self._s["unlist_session"], (u.version, player_id, u.session.end_ts, u.session.session_id))
             for u in unlisted
         ]
         statements += [
             (
                 self._s["list_session"],
-                (player_id, s.end_ts, s.session_id, s.start_ts, s.country, ttl, micros(s.start_ts)),
+                (player_id, s.end_ts, s.session_id, s.start_ts, s.country, ttl, version(s.start_ts, s.country)),
             )
             for s, ttl in listed
         ]

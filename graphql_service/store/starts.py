@@ -9,9 +9,8 @@ from datetime import datetime
 from uuid import UUID
 
 from ..domain.events import Event, EventKind
-from ..domain.sessions import StoredEvent
+from ..domain.sessions import StoredEvent, micros, version
 from .backends import Backend, Prepared, Row
-from .sessions import micros
 
 
 def _partition_rows(rows: list[Row]) -> dict[datetime, BucketState]:
@@ -41,11 +40,11 @@ class SessionStartsRepository:
         specs: dict[str, tuple[str, bool]] = {}
         specs["insert_session_start"] = (
             f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id, ts) "
-            "VALUES (?, ?, ?, ?, ?, ?) USING TTL ?",
+            "VALUES (?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
             True,
         )
         specs["delete_session_start"] = (
-            f"DELETE FROM {ks}.session_starts_by_minute "
+            f"DELETE FROM {ks}.session_starts_by_minute USING TIMESTAMP ? "
             "WHERE minute = ? AND shard = ? AND country = ? AND player_id = ? AND session_id = ?",
             True,
         )
@@ -83,11 +82,18 @@ class SessionStartsRepository:
         return cls(db, dict(zip(specs, prepared, strict=True)))
 
     async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int) -> None:
-        params = (minute, shard, event.country, event.player_id, event.session_id, event.ts, ttl)
+        # Written at the variant's version (domain/sessions.py): a later winner's delete of
+        # this row holds whatever order the two land in, and of two variants sharing a row
+        # the winner's ts stays.
+        country = event.country or ""
+        params = (minute, shard, country, event.player_id, event.session_id, event.ts, ttl, version(event.ts, country))
         await self._db.execute(self._insert_start, params)
 
-    async def delete_start(self, minute: datetime, shard: int, country: str, player_id: str, session_id: UUID) -> None:
-        await self._db.execute(self._delete_start, (minute, shard, country, player_id, session_id))
+    async def delete_start(
+        self, minute: datetime, shard: int, country: str, player_id: str, session_id: UUID, at_version: int
+    ) -> None:
+        params = (at_version, minute, shard, country, player_id, session_id)
+        await self._db.execute(self._delete_start, params)
 
     async def minute_starts(self, minute: datetime, shard: int) -> list[tuple[str, UUID, StoredEvent]]:
         """(player, session, start variant) of every start row of one shard of a minute."""

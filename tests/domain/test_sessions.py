@@ -10,9 +10,12 @@ from graphql_service.domain.sessions import (
     Session,
     SessionRecord,
     StoredEvent,
+    Unlisting,
+    micros,
     plan_fold,
     records,
     stale_listings,
+    version,
     winner,
 )
 
@@ -27,6 +30,11 @@ def start(minutes: int, country: str = "FI", session: uuid.UUID = SID) -> Stored
 
 def end(minutes: int, session: uuid.UUID = SID) -> StoredEvent:
     return StoredEvent(session, EventKind.END, T0 + timedelta(minutes=minutes))
+
+
+def keys(unlisted: list[Unlisting]) -> list[tuple[uuid.UUID, datetime]]:
+    """The listing rows (session, end) an unlisting deletes."""
+    return sorted((u.session.session_id, u.session.end_ts) for u in unlisted)
 
 
 def session(start_min: int, end_min: int, country: str = "FI") -> Session:
@@ -69,8 +77,8 @@ def test_a_re_sent_end_with_another_time_moves_the_listing_instead_of_adding_one
     plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[end(31)])
 
     assert plan.listed == [session(0, 31)]
-    assert [u.session for u in plan.unlisted] == [session(0, 30)]
-    assert plan.unlisted[0].as_of == T0  # the winning start's time: the listing rows' timestamp
+    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=30))]
+    assert plan.unlisted[0].version == version(T0, "FI")  # the listing rows' write timestamp
     assert plan.completed == 0
 
 
@@ -78,7 +86,8 @@ def test_an_earlier_re_sent_end_loses_and_changes_nothing_listed() -> None:
     plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[end(29)])
 
     assert plan.listed == [session(0, 30)]  # rewritten unchanged: repairs a fold that died
-    assert plan.unlisted == []
+    # The loser's row is deleted too, in case a fold that knew less listed it.
+    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=29))]
     assert plan.archive == [end(29)]
 
 
@@ -103,7 +112,8 @@ def test_a_later_start_that_makes_a_listed_session_invalid_unlists_it() -> None:
     plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[start(40)])
 
     assert plan.listed == []
-    assert [u.session for u in plan.unlisted] == [session(0, 30)]
+    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=30))]
+    assert plan.unlisted[0].version == version(T0 + timedelta(minutes=40), "FI")
 
 
 def test_stale_listings_are_the_rows_that_disagree_with_the_stored_halves() -> None:
@@ -113,3 +123,35 @@ def test_stale_listings_are_the_rows_that_disagree_with_the_stored_halves() -> N
     stale = stale_listings(listed, truth)
 
     assert [u.session for u in stale] == [session(0, 30)]
+
+
+def test_a_listing_with_the_winning_end_but_an_older_start_is_not_stale() -> None:
+    # The next fold overwrites it at a higher version; deleting it could hide the right row.
+    truth = records(PLAYER, [start(0), start(5), end(30)])
+
+    assert stale_listings([session(0, 30)], truth) == []
+
+
+def test_a_better_informed_fold_unlists_what_a_racing_fold_listed() -> None:
+    # Fold A saw {start 0, end 30} and listed it; fold B also saw a start after the end.
+    a = plan_fold(PLAYER, archived=[], pending=[start(0), end(30)])
+    b = plan_fold(PLAYER, archived=[], pending=[start(0), start(40), end(30)])
+
+    assert a.listed == [session(0, 30)]
+    assert b.listed == []
+    assert keys(b.unlisted) == [(SID, T0 + timedelta(minutes=30))]
+    assert b.unlisted[0].version > version(T0, "FI")  # B's delete beats A's row in any order
+
+
+def test_versions_order_start_variants_as_the_winner_rule_does() -> None:
+    assert version(T0, "ZZ") < version(T0 + timedelta(milliseconds=1), "AA")
+    assert version(T0, "FI") < version(T0, "SE")
+    assert version(T0, "AA") == micros(T0)
+
+
+def test_a_re_sent_losing_start_is_reported_lost_again() -> None:
+    # Ingest wrote the loser's per-country row again; the fold must delete it again.
+    plan = plan_fold(PLAYER, archived=[start(0, "FI"), start(5, "SE")], pending=[start(0, "FI")])
+
+    assert plan.lost_starts == [(start(0, "FI"), start(5, "SE"))]
+    assert plan.duplicates == 1
