@@ -51,7 +51,13 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
     return error_json(CLIENT_CLOSED_REQUEST, "client disconnected")
 
 
+async def unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette logs the traceback; the caller gets JSON like every other error, no internals.
+    return error_json(500, "internal error; it has been logged")
+
+
 HANDLERS = {
+    Exception: unexpected,
     InvalidInput: invalid_input,
     StorageUnavailable: storage_unavailable,
     StorageRejected: storage_rejected,

@@ -4,6 +4,7 @@ body limit (size and read timeout)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from urllib.parse import unquote_to_bytes
@@ -15,6 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..ops.logs import REQUEST_ID_HEADER, accepted_request_id, bind_request_id, unbind_request_id
 from ..ops.metrics import HTTP_DURATION, HTTP_REQUESTS, METHODS, UNMATCHED
+
+log = logging.getLogger(__name__)
 
 
 class RequestId:
@@ -123,14 +126,18 @@ class BodyLimit:
             return
         too_large = JSONResponse({"error": f"request body is larger than {self.limit} bytes"}, status_code=413)
         body_done = False
+        # One deadline for the whole body, not per chunk: a byte every few seconds would
+        # otherwise hold the connection open for ever.
+        deadline = asyncio.get_running_loop().time() + self.read_timeout
 
         async def timed_receive() -> Message:
             # Only the body is timed: later receives wait for a disconnect, as long as it takes.
             nonlocal body_done
             if body_done:
                 return await receive()
+            remaining = deadline - asyncio.get_running_loop().time()
             try:
-                message = await asyncio.wait_for(receive(), self.read_timeout)
+                message = await asyncio.wait_for(receive(), max(remaining, 0.001))
             except TimeoutError:
                 raise _BodyTimeout from None
             body_done = message["type"] != "http.request" or not message.get("more_body", False)
@@ -153,7 +160,9 @@ class BodyLimit:
             except _BodyTimeout:
                 await _too_slow(scope, receive, send)
                 return
-            if message["type"] != "http.request":  # the client went away
+            if message["type"] != "http.request":  # the client went away: not a server error
+                log.info("client disconnected before sending the whole body of %s %s", scope["method"], scope["path"])
+                await JSONResponse({"error": "client disconnected"}, status_code=499)(scope, receive, send)
                 return
             body.extend(message.get("body", b""))
             if len(body) > self.limit:

@@ -133,3 +133,42 @@ async def test_a_body_that_stops_arriving_gets_408() -> None:
     await limited(scope, receive, send)
 
     assert sent[0]["status"] == 408
+
+
+async def test_a_body_trickling_in_gets_408_when_the_whole_body_is_late() -> None:
+    async def app(scope: object, receive: object, send: object) -> None:
+        while (await receive())["more_body"]:  # type: ignore[operator]
+            pass
+
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await asyncio.sleep(0.05)  # each chunk on time, the body as a whole not
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    limited = BodyLimit(app, limit=10_000, read_timeout=0.3)  # type: ignore[arg-type]
+    await limited({"type": "http", "headers": [], "method": "POST", "path": "/events"}, receive, send)
+
+    assert sent[0]["status"] == 408
+
+
+async def test_a_chunked_body_cut_short_is_answered_499_not_500() -> None:
+    async def app(scope: object, receive: object, send: object) -> None:
+        raise AssertionError("the app is never reached")
+
+    parts: list[Message] = [{"type": "http.request", "body": b"[", "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return parts.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    limited = BodyLimit(app, limit=10_000)  # type: ignore[arg-type]
+    await limited({"type": "http", "headers": [], "method": "POST", "path": "/events"}, receive, send)
+
+    assert sent[0]["status"] == 499

@@ -53,7 +53,9 @@ def is_internal(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, StorageRejected):
         return original is not None
-    return not isinstance(original, GraphQLError | ValueError | ServiceError)
+    if isinstance(original, ValueError) and error.path is None:
+        return False  # graphql-core's coercion of the caller's variables and literals
+    return not isinstance(original, GraphQLError | ServiceError)
 
 
 class ServiceErrors(SchemaExtension):

@@ -57,27 +57,40 @@ _LEVELS = {"CRITICAL": logging.CRITICAL, "ERROR": logging.ERROR, "WARN": logging
 
 
 class _DriverLog:
-    """Receives the C driver's log messages. While connecting they are held back: if the
-    connection fails, ConnectError says why in one line and they are dropped; once it
-    works they are passed on to the `acsylla` logger."""
+    """Receives the C driver's log messages. The driver keeps ONE callback for the whole
+    process (the last cluster's), so there is one instance. While a connection attempt runs
+    the messages are held back: if it fails, ConnectError says why in one line and they are
+    dropped; once it works they are passed on to the `acsylla` logger."""
+
+    MAX_HELD = 1000
 
     def __init__(self) -> None:
-        self.held: list[tuple[int, str]] | None = []
+        self._attempts = 0
+        self._held: list[tuple[int, str]] = []
 
     def __call__(self, message: Any) -> None:
         text = str(message.message)
         if "Could not retrieve sharding info" in text:
             return  # logged at ERROR per connection: shard awareness is a ScyllaDB feature
         level = _LEVELS.get(str(message.log_level).upper(), logging.DEBUG)
-        if self.held is not None:
-            self.held.append((level, text))
-        else:
+        if self._attempts and len(self._held) < self.MAX_HELD:
+            self._held.append((level, text))
+        elif not self._attempts:
             _driver_log.log(level, "%s", text)
 
-    def connected(self) -> None:
-        held, self.held = self.held or [], None
-        for level, text in held:
+    def attempt(self) -> None:
+        self._attempts += 1
+
+    def done(self, *, connected: bool) -> None:
+        self._attempts -= 1
+        if self._attempts:
+            return
+        held, self._held = self._held, []
+        for level, text in held if connected else ():
             _driver_log.log(level, "%s", text)
+
+
+_DRIVER_LOG = _DriverLog()
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,7 @@ def _trusted_pem(settings: Settings) -> str:
         raise ConfigError(f"CASSANDRA_TLS_CA_FILE {path!r} is not a readable PEM file: {exc}") from exc
 
 
-def _cluster(settings: Settings, driver_log: _DriverLog, *, any_datacenter: bool = False) -> Any:
+def _cluster(settings: Settings, *, any_datacenter: bool = False) -> Any:
     """A configured cluster object; must be called inside the running event loop."""
     placement: dict[str, Any] = (
         {"load_balance_round_robin": True} if any_datacenter else {"load_balance_dc_aware": settings.local_dc}
@@ -124,14 +137,14 @@ def _cluster(settings: Settings, driver_log: _DriverLog, *, any_datacenter: bool
         # The C++ driver's newest protocol is v4 (Cassandra 5.0 speaks it too).
         protocol_version=min(settings.protocol_version, 4),
         username=settings.username,
-        password=settings.password,
+        password=(settings.password or "") if settings.username else None,
         token_aware_routing=True,
         request_timeout=float(settings.request_timeout_seconds),
         connect_timeout=float(settings.connect_timeout_seconds),
         consistency=settings.read_consistency,
         queue_size_io=_QUEUE_SIZE,
         log_level="warn",
-        logging_callback=driver_log,
+        logging_callback=_DRIVER_LOG,
         application_name="player-session-service",
         **placement,
     )
@@ -184,27 +197,31 @@ def describe_connect_error(exc: BaseException, settings: Settings) -> str:
 
 
 async def _open(settings: Settings) -> tuple[Any, Any]:
-    driver_log = _DriverLog()
-    cluster = _cluster(settings, driver_log)
+    _DRIVER_LOG.attempt()
+    connected = False
     try:
-        session = await cluster.create_session()
-    except Exception as exc:
-        cluster.destroy()
-        if not isinstance(exc, cass.CassException):
-            raise
-        message = describe_connect_error(exc, settings)
-        if "local datacenter" in str(exc).lower():
-            # The DC-aware policy saw no node at all; a connection without it can ask.
-            known = await _datacenters(settings)
-            message += f"; its datacenters: {', '.join(known)}" if known else ""
-        raise ConnectError(message) from exc
-    driver_log.connected()
-    return cluster, session
+        cluster = _cluster(settings)
+        try:
+            session = await cluster.create_session()
+        except Exception as exc:
+            cluster.destroy()
+            if not isinstance(exc, cass.CassException):
+                raise
+            message = describe_connect_error(exc, settings)
+            if "local datacenter" in str(exc).lower():
+                # The DC-aware policy saw no node at all; a connection without it can ask.
+                known = await _datacenters(settings)
+                message += f"; its datacenters: {', '.join(known)}" if known else ""
+            raise ConnectError(message) from exc
+        connected = True
+        return cluster, session
+    finally:
+        _DRIVER_LOG.done(connected=connected)
 
 
 async def _datacenters(settings: Settings) -> list[str]:
     try:
-        cluster = _cluster(settings, _DriverLog(), any_datacenter=True)
+        cluster = _cluster(settings, any_datacenter=True)
     except ConfigError:
         return []
     try:
@@ -247,8 +264,10 @@ class AcsyllaBackend:
         return cls(cluster, session, settings)
 
     async def close(self) -> None:
-        await self._session.close()
-        self._cluster.destroy()
+        try:
+            await self._session.close()
+        finally:
+            self._cluster.destroy()
 
     async def _table_uuid_columns(self, cql: str) -> frozenset[str]:
         match = _FROM_TABLE.search(cql)
@@ -276,6 +295,12 @@ class AcsyllaBackend:
         # Idempotent statements may be retried and speculatively executed by the driver.
         bound.set_is_idempotent(statement.idempotent)
         return bound
+
+    def _bound(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
+        try:
+            return self._bind(statement, params, **options)
+        except Exception as exc:  # a value the column cannot take: our bug, not the cluster's
+            raise _storage_error(statement.name, exc) from exc
 
     async def _execute(self, name: str, request: Any, *, batch: bool = False, cql: str | None = None) -> Any:
         # No semaphore in front: past _QUEUE_SIZE requests in flight the driver refuses at
@@ -306,7 +331,7 @@ class AcsyllaBackend:
     async def execute(self, statement: Prepared, params: Sequence[Any] = ()) -> list[Row]:
         s = _statement(statement)
         with Observed(self.observers, s.name):
-            bound = self._bind(s, params)
+            bound = self._bound(s, params)
             result = await self._execute(s.name, bound, cql=s.cql)
             rows = _rows(result, s.uuid_columns)
             while result.has_more_pages():
@@ -320,7 +345,7 @@ class AcsyllaBackend:
     ) -> Page:
         s = _statement(statement)
         with Observed(self.observers, s.name):
-            bound = self._bind(s, params, page_size=page_size)
+            bound = self._bound(s, params, page_size=page_size)
             if paging_state is not None:
                 bound.set_page_state(paging_state)
             result = await self._execute(s.name, bound, cql=s.cql)
@@ -330,7 +355,7 @@ class AcsyllaBackend:
     async def execute_batch(self, name: str, statements: Sequence[tuple[Prepared, Sequence[Any]]]) -> None:
         batch = acsylla.create_batch_unlogged()
         for statement, params in statements:
-            batch.add_statement(self._bind(_statement(statement), params))
+            batch.add_statement(self._bound(_statement(statement), params))
         batch.set_consistency(self._write)
         batch.set_is_idempotent(True)
         with Observed(self.observers, name):
@@ -360,8 +385,10 @@ class AcsyllaBackend:
             cluster, session = await _open(self.settings)
         except (ConnectError, ConfigError) as exc:
             return str(exc)
-        await session.close()
-        cluster.destroy()
+        try:
+            await session.close()
+        finally:
+            cluster.destroy()
         return None
 
 

@@ -232,29 +232,29 @@ class CassandraDriverBackend:
         with Observed(self.observers, statement.name):
             try:
                 return _aware((await self._run(_statement(statement).prepared.bind(params), all_pages=True))[0])
-            except (DriverException, NoHostAvailable, OSError) as exc:
+            except Exception as exc:
                 raise _storage_error(statement.name, exc) from exc
 
     async def execute_page(
         self, statement: Prepared, params: Sequence[Any], *, page_size: int, paging_state: bytes | None = None
     ) -> Page:
-        bound = _statement(statement).prepared.bind(params)
-        bound.fetch_size = page_size
         with Observed(self.observers, statement.name):
             try:
+                bound = _statement(statement).prepared.bind(params)
+                bound.fetch_size = page_size
                 rows, state = await self._run(bound, all_pages=False, paging_state=paging_state)
-            except (DriverException, NoHostAvailable, OSError) as exc:
+            except Exception as exc:
                 raise _storage_error(statement.name, exc) from exc
         return Page(_aware(rows), state)
 
     async def execute_batch(self, name: str, statements: Sequence[tuple[Prepared, Sequence[Any]]]) -> None:
-        batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self._write_level)
-        for statement, params in statements:
-            batch.add(_statement(statement).prepared, params)
         with Observed(self.observers, name):
             try:
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED, consistency_level=self._write_level)
+                for statement, params in statements:
+                    batch.add(_statement(statement).prepared, params)
                 await self._run(batch, all_pages=False)
-            except (DriverException, NoHostAvailable, OSError) as exc:
+            except Exception as exc:
                 raise _storage_error(name, exc) from exc
 
     async def execute_schema(self, cql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -327,7 +327,10 @@ def _aware(rows: list[Row]) -> list[Row]:
 
 
 def _storage_error(name: str, exc: BaseException) -> StorageRejected | StorageUnavailable:
-    if isinstance(exc, RequestValidationException):
+    # Refused by Cassandra, or a value that cannot be bound (TypeError/ValueError at bind
+    # time): our bug or configuration, never fixed by retrying. Anything else (timeouts,
+    # unavailable, overloaded, lost connections, server errors) is worth a retry.
+    if isinstance(exc, RequestValidationException | TypeError | ValueError):
         log.error("Cassandra rejected %s: %s", name, exc)
         return StorageRejected(f"Cassandra rejected {name}: {type(exc).__name__}")
     return StorageUnavailable(f"Cassandra failed on {name}: {type(exc).__name__}")
