@@ -23,13 +23,12 @@ import time
 import uuid
 from datetime import timedelta
 
-from graphql_service import migrations
-from graphql_service.db import Database
-from graphql_service.domain import Event, EventKind, utc_now
-from graphql_service.ingest import Retention
-from graphql_service.repository import SessionStartsRepository
-from graphql_service.session_starts import MARK_AHEAD, STALE_MARGIN, SessionStarts
+from graphql_service.core.starts import MARK_AHEAD, STALE_MARGIN, SessionStarts
+from graphql_service.domain.events import Event, EventKind, utc_now
+from graphql_service.domain.retention import Retention
 from graphql_service.settings import Settings
+from graphql_service.store import backends, migrations
+from graphql_service.store.starts import SessionStartsRepository
 
 COUNTRIES = [f"{a}{b}" for a, b in zip("ABCDEFGHIJKLMNOPQRST", "ZYXWVUTSRQPONMLKJIHG", strict=True)]
 WEIGHTS = [1 / (rank + 1) for rank in range(len(COUNTRIES))]
@@ -61,9 +60,9 @@ async def timed(starts: SessionStarts, hours: int) -> tuple[float, int]:
 
 async def main(steps: list[int], repeats: int) -> None:
     settings = Settings.from_env().with_overrides(keyspace="bench_session_starts")
-    db = await asyncio.to_thread(Database.connect, settings)
-    await asyncio.to_thread(migrations.drop_keyspace, db, settings.keyspace)
-    await asyncio.to_thread(migrations.apply, db, settings)
+    db = await backends.connect(settings)
+    await migrations.drop_keyspace(db, settings.keyspace)
+    await migrations.apply(db, settings)
     repo = await SessionStartsRepository.create(db, settings.keyspace)
     starts = SessionStarts(repo, Retention.from_settings(settings).time_to_live)
     print("| starts in window | load (starts/s) | window | first query (ms) | steady median (ms) | steady p95 (ms) |")
@@ -93,8 +92,8 @@ async def main(steps: list[int], repeats: int) -> None:
                     flush=True,
                 )
     finally:
-        await asyncio.to_thread(migrations.drop_keyspace, db, settings.keyspace)
-        db.close()
+        await migrations.drop_keyspace(db, settings.keyspace)
+        await db.close()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from uuid import UUID
 from ..domain.events import EventKind
 from ..domain.sessions import Session, StoredEvent, duplicated_ids, plan_fold, records, stale_listings
 from ..store.sessions import FOLD_MAX_EVENTS, Life, SessionRepository
-from .ingest import Observe
+from .outcomes import Observe
 from .starts import SessionStarts
 
 log = logging.getLogger(__name__)

@@ -8,27 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
 
 from ..domain.errors import InvalidInput
 from ..domain.events import EventKind, SubmitResult, utc_now, validate_batch
 from ..domain.retention import Retention
 from ..settings import Settings
 from ..store.sessions import SessionRepository
+from .outcomes import Observe
 from .starts import SessionStarts
 
 log = logging.getLogger(__name__)
-
-IngestOutcome = Literal["accepted", "rejected", "expired", "duplicate", "completed", "invalid_session"]
-# Called with what happened to how many events (or sessions, for completed and
-# invalid_session); metrics hook in here. Must not block.
-Observe = Callable[[IngestOutcome, int], None]
-
-
-def ignore(outcome: IngestOutcome, count: int) -> None:
-    pass
 
 
 class Ingest:

@@ -18,7 +18,8 @@ from ..store.backends import Backend
 from ..store.sessions import SessionRepository
 from ..store.starts import SessionStartsRepository
 from .folding import Folding
-from .ingest import Ingest, IngestOutcome, Observe
+from .ingest import Ingest
+from .outcomes import Observe, Outcome
 from .starts import SessionStarts
 
 
@@ -40,12 +41,12 @@ class SessionService:
         starts = SessionStarts(starts_repo, Retention.from_settings(settings).time_to_live)
         return cls(repo, starts, settings)
 
-    def _observe(self, outcome: IngestOutcome, count: int) -> None:
+    def _observe(self, outcome: Outcome, count: int) -> None:
         if count:
             for observer in self.observers:
                 observer(outcome, count)
 
-    def player_id(self, value: object) -> str:
+    def checked_player_id(self, value: object) -> str:
         """A checked player id (GraphQL's `player(id:)` asks before any field is read)."""
         return checked_player_id(value)
 

@@ -79,9 +79,19 @@ async def applied_migrations(db: Backend, keyspace: str) -> set[str]:
 
 
 async def pending_migrations(db: Backend, settings: Settings) -> list[str]:
-    """Names of the migration files not yet applied to the keyspace (the `serve` check)."""
+    """Names of the migration files not yet applied to the keyspace."""
     done = await applied_migrations(db, settings.keyspace)
     return [m.name for m in load(settings) if m.name not in done]
+
+
+async def check_migrated(db: Backend, settings: Settings) -> None:
+    """ConfigError naming the fix when the keyspace lacks a migration (`serve`, `import`)."""
+    missing = await pending_migrations(db, settings)
+    if missing:
+        raise ConfigError(
+            f"keyspace {settings.keyspace!r} is missing migrations {', '.join(missing)}: "
+            "run `player-session-service migrate` (or `make migrate`) first"
+        )
 
 
 async def drop_keyspace(db: Backend, keyspace: str) -> None:

@@ -38,16 +38,20 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-async def _check_connection(settings: Settings) -> None:
+async def _check_ready(settings: Settings) -> None:
     db = await backends.connect(settings)
-    await db.close()
+    try:
+        await migrations.check_migrated(db, settings)
+    finally:
+        await db.close()
 
 
 def _serve(settings: Settings) -> int:
     import uvicorn
 
-    # Fail fast, with a readable message, when Cassandra is unreachable or refuses us.
-    asyncio.run(_check_connection(settings))
+    # Fail fast, with a one-line message, when Cassandra is unreachable, refuses us, or the
+    # keyspace is not migrated.
+    asyncio.run(_check_ready(settings))
     if settings.metrics_multiprocess_dir:
         # Files left by an earlier run's workers would be added to this run's counters.
         for stale in settings.metrics_multiprocess_dir.glob("*.db"):

@@ -28,12 +28,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from ..core.ingest import IngestOutcome
+from ..core.outcomes import Outcome
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, StorageUnavailable, ToolError
 from ..domain.events import MAX_BATCH_EVENTS, SubmitResult
 from ..settings import RetentionClock, Settings
-from ..store import backends
+from ..store import backends, migrations
 from ..store.backends import Backend
 from .argtypes import batch_size, positive_int
 from .progress import Progress
@@ -192,7 +192,7 @@ class Importer:
         self._summary: ImportSummary | None = None
         self.service.observers.append(self._observe)
 
-    def _observe(self, outcome: IngestOutcome, count: int) -> None:
+    def _observe(self, outcome: Outcome, count: int) -> None:
         # Events whose half was already stored: re-deliveries in the file, a re-run, or
         # the part of a batch a failed attempt stored before it was retried.
         if outcome == "duplicate" and self._summary is not None:
@@ -356,6 +356,7 @@ async def _connect_and_import(
 ) -> ImportSummary:
     database = await backends.connect(settings)
     try:
+        await migrations.check_migrated(database, settings)
         return await import_file(path, settings, options, database=database, progress=progress)
     finally:
         await database.close()

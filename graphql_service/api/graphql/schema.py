@@ -56,7 +56,7 @@ class Query:
 
     @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
     def player(self, info: Info[Context, Any], id: strawberry.ID) -> Player:
-        return Player(id=strawberry.ID(info.context.service.player_id(str(id))))
+        return Player(id=strawberry.ID(info.context.service.checked_player_id(str(id))))
 
 
 @strawberry.type
