@@ -20,7 +20,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000 \
-    CQL_DIR=/app/cql
+    CQL_DIR=/app/cql \
+    GRAPHIQL=false \
+    GRAPHQL_INTROSPECTION=false
 # A fixed numeric uid/gid so orchestrators can verify "runs as non-root" without /etc/passwd.
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app

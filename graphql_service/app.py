@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from .api import rest
+from .api.auth import AllowedHosts, ApiKeys
 from .api.dashboard import dashboard_routes
 from .api.errors import HANDLERS
 from .api.graphql.context import GraphQLApp
@@ -53,7 +54,10 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
                 await db.close()
 
     graphql = GraphQLApp(
-        build_schema(mask_errors=settings.mask_errors), graphql_ide="graphiql" if settings.graphiql else None
+        build_schema(mask_errors=settings.mask_errors, introspection=settings.graphql_introspection),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        write_keys=settings.api_keys,
+        read_keys=settings.read_api_keys,
     )
     app = Starlette(
         routes=[
@@ -73,6 +77,13 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
+            Middleware(AllowedHosts, hosts=settings.allowed_hosts),
+            Middleware(
+                ApiKeys,
+                write_keys=settings.api_keys,
+                read_keys=settings.read_api_keys,
+                metrics_token=settings.metrics_token,
+            ),
             Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
         ],

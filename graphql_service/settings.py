@@ -33,7 +33,7 @@ __all__ = ["ConfigError", "Settings"]
 class Setting:
     env: str
     attr: str
-    kind: Literal["str", "int", "bool", "choice", "hosts", "path", "keyspace"]
+    kind: Literal["str", "int", "bool", "choice", "hosts", "list", "path", "keyspace"]
     default: Any
     meaning: str
     low: int = 0
@@ -173,7 +173,41 @@ TABLE: tuple[Setting, ...] = (
     Setting(
         "MAX_BODY_BYTES", "max_body_bytes", "int", 64 * 1024, "request body limit (413 above)", 1024, 64 * 1024 * 1024
     ),
-    Setting("GRAPHIQL", "graphiql", "bool", True, "serve GraphiQL at `/graphql` to browsers"),
+    Setting("GRAPHIQL", "graphiql", "bool", True, "serve GraphiQL at `/graphql` to browsers (the Docker image: off)"),
+    Setting(
+        "GRAPHQL_INTROSPECTION",
+        "graphql_introspection",
+        "bool",
+        True,
+        "answer GraphQL introspection queries (the Docker image: off; `schema.graphql` documents the API)",
+    ),
+    Setting(
+        "API_KEYS",
+        "api_keys",
+        "list",
+        (),
+        "comma-separated keys; when set, `POST /events` and `submitEvents` need one as "
+        "`Authorization: Bearer <key>` or `X-API-Key: <key>` (else 401)",
+        shown="*(none: ingest is open)*",
+    ),
+    Setting(
+        "READ_API_KEYS",
+        "read_api_keys",
+        "list",
+        (),
+        "likewise for reads (`/sessions`, `/session-starts`, `/players/…`, GraphQL queries); an "
+        "ingest key also reads. Set, the dashboard cannot read",
+        shown="*(none: reads are open)*",
+    ),
+    Setting("METRICS_TOKEN", "metrics_token", "str", None, "when set, `/metrics` needs it as a bearer token"),
+    Setting(
+        "ALLOWED_HOSTS",
+        "allowed_hosts",
+        "list",
+        (),
+        "comma-separated Host names served (`*.example.com` for subdomains); others get 400",
+        shown="*(none: any Host)*",
+    ),
     Setting("MASK_ERRORS", "mask_errors", "bool", True, "hide unexpected internal GraphQL errors"),
     Setting(
         "LOG_FORMAT",
@@ -237,6 +271,8 @@ TABLE: tuple[Setting, ...] = (
     Setting("CQL_DIR", "cql_dir", "path", None, "where the migration files are", shown="`cql/` of the checkout"),
 )
 _BY_ATTR = {s.attr: s for s in TABLE}
+# Taken exactly as given (a password may start or end with a space).
+SECRETS = frozenset({"CASSANDRA_PASSWORD", "METRICS_TOKEN"})
 
 
 def _default(attr: str) -> Any:
@@ -275,7 +311,7 @@ def _parse(setting: Setting, raw: str) -> Any:
             if raw.lower() == choice.lower():
                 return choice
         raise ConfigError(f"{key} must be one of {', '.join(sorted(setting.choices))}, got {raw!r}")
-    if setting.kind == "hosts":
+    if setting.kind in ("hosts", "list"):
         return tuple(p.strip() for p in raw.split(",") if p.strip())
     if setting.kind == "path":
         return Path(raw)
@@ -313,6 +349,11 @@ class Settings:
     workers: int = _default("workers")
     max_body_bytes: int = _default("max_body_bytes")
     graphiql: bool = _default("graphiql")
+    graphql_introspection: bool = _default("graphql_introspection")
+    api_keys: tuple[str, ...] = _default("api_keys")
+    read_api_keys: tuple[str, ...] = _default("read_api_keys")
+    metrics_token: str | None = _default("metrics_token")
+    allowed_hosts: tuple[str, ...] = _default("allowed_hosts")
     mask_errors: bool = _default("mask_errors")
     log_format: LogFormat = _default("log_format")
     log_level: str = _default("log_level")
@@ -344,7 +385,7 @@ class Settings:
         for setting in TABLE:
             # Secrets are taken as given (a password may start or end with a space).
             raw = env.get(setting.env, "")
-            raw = raw if setting.env == "CASSANDRA_PASSWORD" else raw.strip()
+            raw = raw if setting.env in SECRETS else raw.strip()
             if raw:
                 values[setting.attr] = _parse(setting, raw)
         if values.get("password") and not values.get("username"):

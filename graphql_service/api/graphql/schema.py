@@ -10,7 +10,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import Info
 
 from .context import Context
@@ -74,7 +81,7 @@ class ServiceSchema(strawberry.Schema):
         super().process_errors([e for e in errors if is_internal(e)], execution_context)
 
 
-def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
+def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
@@ -82,6 +89,8 @@ def build_schema(*, mask_errors: bool = True) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         ServiceErrors,
     ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
     return ServiceSchema(query=Query, mutation=Mutation, extensions=extensions)
