@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot clean
+.PHONY: run test setup cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
@@ -72,6 +72,13 @@ screenshot: setup cassandra chromium
 # Regenerate the SDL; tests/test_schema_sdl.py fails when it drifts from the code.
 schema: setup
 	$(BIN)/strawberry export-schema graphql_service.api.graphql.schema:schema --output schema.graphql
+
+# The one-run ingest benchmark and the 10-minute soak (BENCHMARKS.md); not part of `make test`.
+bench: migrate
+	bench/run_all.sh
+
+soak: migrate
+	bench/soak.sh
 
 # Regenerate the README's configuration table; tests/test_settings.py fails when it drifts.
 settings-table: setup
