@@ -70,7 +70,7 @@ def main() -> int:
     errors = sum(
         (s or {}).get("non_2xx", 1) + sum((s or {}).get("socket_errors", {}).values())
         for s in (ingest_summary, reads_summary)
-    ) + int(log.get("errors", 0) or 0)
+    ) + int(log.get("log_errors", 0) or 0)
     ok = errors == 0 and growth is not None and growth <= MAX_GROWTH
     result = {
         "bench": "soak",
