@@ -26,6 +26,11 @@ async def served(live_server: str) -> AsyncIterator[httpx.AsyncClient]:
         yield other_process
 
 
+async def post(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
+    response = await client.post("/events", json=events)
+    assert response.status_code == 200, response.text
+
+
 async def listed(client: httpx.AsyncClient, player: str) -> list[dict[str, Any]]:
     response = await client.get("/sessions", params={"player_id": player, "limit": 100})
     assert response.status_code == 200
@@ -48,13 +53,11 @@ async def stats(client: httpx.AsyncClient, player: str) -> dict[str, Any]:
 async def test_an_end_re_sent_with_another_time_is_listed_once_with_the_later_end(client: httpx.AsyncClient) -> None:
     player, session = new_player("resent"), uuid.uuid4()
     began = now() - timedelta(hours=2)
-    await client.post(
-        "/events", json=[start(player, session, began), end(player, session, began + timedelta(minutes=30))]
-    )
+    await post(client, [start(player, session, began), end(player, session, began + timedelta(minutes=30))])
     assert [s["duration_seconds"] for s in await listed(client, player)] == [1800.0]
 
     # A client that recomputes the time on retry.
-    await client.post("/events", json=[end(player, session, began + timedelta(minutes=31))])
+    await post(client, [end(player, session, began + timedelta(minutes=31))])
 
     [only] = await listed(client, player)
     assert (only["session_id"], only["duration_seconds"]) == (str(session), 1860.0)
@@ -66,12 +69,10 @@ async def test_an_end_re_sent_with_another_time_is_listed_once_with_the_later_en
 async def test_an_earlier_re_sent_end_does_not_replace_the_later_one(client: httpx.AsyncClient) -> None:
     player, session = new_player("earlier"), uuid.uuid4()
     began = now() - timedelta(hours=2)
-    await client.post(
-        "/events", json=[start(player, session, began), end(player, session, began + timedelta(minutes=31))]
-    )
+    await post(client, [start(player, session, began), end(player, session, began + timedelta(minutes=31))])
     await listed(client, player)
 
-    await client.post("/events", json=[end(player, session, began + timedelta(minutes=30))])
+    await post(client, [end(player, session, began + timedelta(minutes=30))])
 
     assert [s["duration_seconds"] for s in await listed(client, player)] == [1860.0]
 
@@ -83,8 +84,8 @@ async def test_a_start_re_sent_with_another_country_counts_once_and_the_larger_c
     began = now() - timedelta(minutes=20)
     before = await starts_by_country(client)
 
-    await client.post("/events", json=[start(player, session, began, "FI"), end(player, session, now())])
-    await client.post("/events", json=[start(player, session, began, "SE")])
+    await post(client, [start(player, session, began, "FI"), end(player, session, now())])
+    await post(client, [start(player, session, began, "SE")])
 
     after = await starts_by_country(client)
     assert after.get("SE", 0) - before.get("SE", 0) == 1
@@ -104,10 +105,10 @@ async def test_conflicting_ends_racing_in_two_processes_leave_each_session_liste
     began = now() - timedelta(days=1)
     sessions = [uuid.uuid4() for _ in range(SESSIONS)]
     starts = [start(player, s, began + timedelta(minutes=5 * i)) for i, s in enumerate(sessions)]
-    await client.post("/events", json=starts[:10])
-    await served.post("/events", json=starts[10:20])
-    await client.post("/events", json=starts[20:30])
-    await served.post("/events", json=starts[30:])
+    await post(client, starts[:10])
+    await post(served, starts[10:20])
+    await post(client, starts[20:30])
+    await post(served, starts[30:])
 
     responses = await asyncio.gather(
         *(
@@ -158,11 +159,11 @@ async def test_a_start_re_sent_in_another_minute_counts_once_after_the_players_n
     began = now() - timedelta(minutes=30)
     sessions = [uuid.uuid4() for _ in range(10)]
     before = await starts_by_country(client)
-    await client.post("/events", json=[start(player, s, began, "NO") for s in sessions])
+    await post(client, [start(player, s, began, "NO") for s in sessions])
 
     # The client recomputed the time on retry: a later start, two minutes on, wins.
-    await served.post("/events", json=[start(player, s, began + timedelta(minutes=2), "AT") for s in sessions])
-    await served.post("/events", json=[end(player, s, now()) for s in sessions])
+    await post(served, [start(player, s, began + timedelta(minutes=2), "AT") for s in sessions])
+    await post(served, [end(player, s, now()) for s in sessions])
     listed_sessions = await listed(client, player)  # the read that folds the player's events
 
     after = await starts_by_country(served)
