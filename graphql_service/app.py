@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from .api import rest
+from .api import openapi, rest
 from .api.auth import AllowedHosts, ApiKeys
 from .api.dashboard import dashboard_routes
 from .api.errors import HANDLERS
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(metrics.registry(settings.metrics_multiprocess_dir)), methods=["GET"]),
+            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *dashboard_routes(),
         ],
