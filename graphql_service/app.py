@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Route("/events", rest.post_events, methods=["POST"]),
             Route("/sessions", rest.get_sessions, methods=["GET"]),
             Route("/session-starts", rest.get_session_starts, methods=["GET"]),
-            Route("/players/{player_id:path}/stats", rest.get_player_stats, methods=["GET"]),
+            Route("/players/{player_id:player_id}/stats", rest.get_player_stats, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics_endpoint(metrics.registry(settings.metrics_multiprocess_dir)), methods=["GET"]),

@@ -234,14 +234,6 @@ DOCUMENT: dict[str, Any] = {
                         "content": _json(_ref("schemas", "PlayerStats")),
                     },
                     **_ERRORS,
-                    "404": {
-                        "description": (
-                            "No such route: a player id with a line feed (`%0A`) matches no route "
-                            "(a path parameter does not span one), so it gets 404, not the 400 other "
-                            "control characters get."
-                        ),
-                        "content": _json(_ref("schemas", "Error")),
-                    },
                 },
             }
         },

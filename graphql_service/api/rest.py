@@ -5,12 +5,29 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, Problem
 from ..domain.sessions import Session
+
+
+class PlayerIdConvertor(Convertor[str]):
+    """Like Starlette's `path` (a player id may hold `/`), but a line feed matches too, so the
+    service names it as a bad player id (400) instead of no route matching (404)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("player_id", PlayerIdConvertor())
 
 BODY_SHAPES = 'a JSON array of events, {"rows": [...]} or {"events": [...]}'
 

@@ -172,3 +172,16 @@ async def test_a_chunked_body_cut_short_is_answered_499_not_500() -> None:
     await limited({"type": "http", "headers": [], "method": "POST", "path": "/events"}, receive, send)
 
     assert sent[0]["status"] == 499
+
+
+async def test_a_player_id_with_a_line_feed_is_a_bad_player_id_not_an_unknown_route(client: httpx.AsyncClient) -> None:
+    response = await client.get("/players/a%0Ab/stats")
+
+    assert response.status_code == 400
+    assert response.json()["details"] == [{"field": "player_id", "message": "must not contain control characters"}]
+
+
+async def test_a_player_id_may_hold_slashes(client: httpx.AsyncClient) -> None:
+    response = await client.get("/players/clan/alice/stats")
+
+    assert (response.status_code, response.json()["player_id"]) == (200, "clan/alice")

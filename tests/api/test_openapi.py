@@ -180,7 +180,7 @@ def _served_rest_operations() -> set[tuple[str, str]]:
         if path.startswith(NOT_REST):
             continue
         assert isinstance(route, Route) and not isinstance(route, Mount), f"{path}: not a plain route"
-        # `{player_id:path}` → `{player_id}`: the convertor is Starlette's business.
+        # `{player_id:player_id}` → `{player_id}`: the convertor is the router's business.
         template = re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
         # Starlette answers HEAD for every GET route by itself.
         served |= {(method, template) for method in route.methods or () if method != "HEAD"}
