@@ -169,3 +169,25 @@ async def test_a_start_re_sent_in_another_minute_counts_once_after_the_players_n
     after = await starts_by_country(served)
     assert {c: after.get(c, 0) - before.get(c, 0) for c in ("AT", "NO")} == {"AT": 10, "NO": 0}
     assert sorted(s["country"] for s in listed_sessions) == ["AT"] * 10
+
+
+async def test_a_player_with_more_pending_events_than_one_fold_takes_is_listed_whole(
+    client: httpx.AsyncClient,
+) -> None:
+    # 2,400 events (1,200 sessions) sent with no read in between: more than the 2,000 pending
+    # events one fold round takes, so the read folds in rounds, never splitting a session.
+    player = new_player("backlog")
+    began = now() - timedelta(days=2)
+    sessions = [uuid.uuid4() for _ in range(1200)]
+    batches = [
+        [start(player, s, began + timedelta(seconds=i)), end(player, s, began + timedelta(seconds=i, minutes=1))]
+        for i, s in enumerate(sessions)
+    ]
+    for group in range(0, len(batches), 5):
+        await post(client, [e for pair in batches[group : group + 5] for e in pair])
+
+    summary = await stats(client, player)
+
+    assert summary["completed_sessions"] == 1200
+    assert summary["total_seconds"] == 1200 * 60.0
+    assert len(await listed(client, player)) == 100
