@@ -12,6 +12,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .errors import error_json
+
 READ_PATHS = ("/sessions", "/session-starts", "/players/")
 
 
@@ -30,9 +32,9 @@ def accepted(key: str | None, keys: Sequence[str]) -> bool:
 
 
 def unauthorized(what: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": f"{what} needs an API key: Authorization: Bearer <key> or X-API-Key: <key>"},
-        status_code=401,
+    return error_json(
+        401,
+        f"{what} needs an API key: Authorization: Bearer <key> or X-API-Key: <key>",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -88,8 +90,6 @@ class AllowedHosts:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.hosts and scope["type"] in ("http", "websocket"):
             if not self.allows(Headers(scope=scope).get("host", "")):
-                await JSONResponse({"error": "this Host is not served here (ALLOWED_HOSTS)"}, status_code=400)(
-                    scope, receive, send
-                )
+                await error_json(400, "this Host is not served here (ALLOWED_HOSTS)")(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -13,11 +14,34 @@ from ..domain.errors import InvalidInput, PayloadTooLarge, StorageRejected, Stor
 log = logging.getLogger(__name__)
 
 
-def error_json(status: int, message: str, details: list[dict[str, object]] | None = None) -> JSONResponse:
+def error_json(
+    status: int,
+    message: str,
+    details: list[dict[str, object]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """Every error the service answers, from any layer of api/: `{"error", "details"?}`."""
     body: dict[str, object] = {"error": message}
     if details:
         body["details"] = details
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unless_json(content_type: str | None, what: str) -> JSONResponse | None:
+    """415 for a body that does not say it is JSON (`POST /events`, `POST /graphql`): a web page
+    can POST text/plain to any origin without a CORS preflight, JSON only closes that door."""
+    if (content_type or "").split(";")[0].strip().lower() == "application/json":
+        return None
+    return error_json(415, f"{what} takes Content-Type: application/json")
+
+
+# nginx's "client closed request": nobody reads it, and it is not counted as a server error.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def client_gone(method: str, path: str) -> JSONResponse:
+    log.info("client disconnected before sending the whole body of %s %s", method, path)
+    return error_json(CLIENT_CLOSED_REQUEST, "client disconnected")
 
 
 async def invalid_input(request: Request, exc: Exception) -> Response:
@@ -33,22 +57,17 @@ async def storage_rejected(request: Request, exc: Exception) -> Response:
 
 async def storage_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("storage unavailable on %s: %s", request.url.path, exc)
-    return JSONResponse({"error": StorageUnavailable.public_message}, status_code=503, headers={"Retry-After": "1"})
+    return error_json(503, StorageUnavailable.public_message, headers={"Retry-After": "1"})
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 / 405 / … as JSON like every other error (its Allow header kept)."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-# nginx's "client closed request": nobody reads it, and it is not counted as a server error.
-CLIENT_CLOSED_REQUEST = 499
+    return error_json(exc.status_code, exc.detail, headers=exc.headers)
 
 
 async def client_disconnected(request: Request, exc: Exception) -> Response:
-    log.info("client disconnected before sending the whole body of %s %s", request.method, request.url.path)
-    return error_json(CLIENT_CLOSED_REQUEST, "client disconnected")
+    return client_gone(request.method, request.url.path)
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

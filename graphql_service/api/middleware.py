@@ -4,20 +4,17 @@ body limit (size and read timeout)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..ops.logs import REQUEST_ID_HEADER, accepted_request_id, bind_request_id, unbind_request_id
 from ..ops.metrics import HTTP_DURATION, HTTP_REQUESTS, METHODS, UNMATCHED
-
-log = logging.getLogger(__name__)
+from .errors import client_gone, error_json
 
 
 class RequestId:
@@ -103,8 +100,7 @@ class Utf8Urls:
                 try:
                     unquote_to_bytes(raw).decode("utf-8")
                 except UnicodeDecodeError:
-                    response = JSONResponse({"error": f"the URL's {part} is not valid UTF-8"}, status_code=400)
-                    await response(scope, receive, send)
+                    await error_json(400, f"the URL's {part} is not valid UTF-8")(scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
@@ -124,7 +120,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = JSONResponse({"error": f"request body is larger than {self.limit} bytes"}, status_code=413)
+        too_large = error_json(413, f"request body is larger than {self.limit} bytes")
         body_done = False
         # One deadline for the whole body, not per chunk: a byte every few seconds would
         # otherwise hold the connection open for ever.
@@ -161,8 +157,7 @@ class BodyLimit:
                 await _too_slow(scope, receive, send)
                 return
             if message["type"] != "http.request":  # the client went away: not a server error
-                log.info("client disconnected before sending the whole body of %s %s", scope["method"], scope["path"])
-                await JSONResponse({"error": "client disconnected"}, status_code=499)(scope, receive, send)
+                await client_gone(scope["method"], scope["path"])(scope, receive, send)
                 return
             body.extend(message.get("body", b""))
             if len(body) > self.limit:
@@ -187,5 +182,4 @@ class _BodyTimeout(Exception):
 
 
 async def _too_slow(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse({"error": "the request body did not arrive in time"}, status_code=408)
-    await response(scope, receive, send)
+    await error_json(408, "the request body did not arrive in time")(scope, receive, send)

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, Problem
 from ..domain.sessions import Session
+from .errors import unless_json
 
 
 class PlayerIdConvertor(Convertor[str]):
@@ -73,10 +74,8 @@ def session_json(session: Session) -> dict[str, object]:
 
 async def post_events(request: Request) -> Response:
     service = _service(request)
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        # A web page can POST text/plain to any origin without a CORS preflight; JSON only
-        # closes that door (and says what the body is).
-        return JSONResponse({"error": "POST /events takes Content-Type: application/json"}, status_code=415)
+    if (refused := unless_json(request.headers.get("content-type"), "POST /events")) is not None:
+        return refused
     body = await read_json_body(request)
     if body is None:
         raise InvalidInput(f"request body is empty; send {BODY_SHAPES}")

@@ -7,7 +7,6 @@ Why this is safe under retries, races and many processes: docs/architecture.md.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -18,8 +17,6 @@ from ..settings import Settings
 from ..store.sessions import SessionRepository
 from .outcomes import Observe
 from .starts import SessionStarts
-
-log = logging.getLogger(__name__)
 
 
 class Ingest:

@@ -5,8 +5,9 @@ here, once, for both."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from ..domain.arguments import checked_hours, checked_limit, checked_player_id
 from ..domain.errors import InvalidInput
@@ -21,6 +22,20 @@ from .folding import Folding
 from .ingest import Ingest
 from .outcomes import Observe, Outcome
 from .starts import SessionStarts
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+def _each_checked(keys: Sequence[K], check: Callable[[K], T]) -> list[T | InvalidInput]:
+    """Each key checked on its own: a loader's bad key fails only that key's field."""
+    checked: list[T | InvalidInput] = []
+    for key in keys:
+        try:
+            checked.append(check(key))
+        except InvalidInput as exc:
+            checked.append(exc)
+    return checked
 
 
 class SessionService:
@@ -60,12 +75,7 @@ class SessionService:
     async def recent_sessions_many(self, keys: Sequence[tuple[object, object]]) -> list[list[Session] | InvalidInput]:
         """`recent_sessions` for many (player, limit) pairs at once (the GraphQL loader):
         one read per distinct player, of the largest limit asked for it."""
-        checked: list[tuple[str, int] | InvalidInput] = []
-        for player_id, limit in keys:
-            try:
-                checked.append((checked_player_id(player_id), checked_limit(limit)))
-            except InvalidInput as exc:
-                checked.append(exc)
+        checked = _each_checked(keys, lambda key: (checked_player_id(key[0]), checked_limit(key[1])))
         largest: dict[str, int] = {}
         for key in checked:
             if not isinstance(key, InvalidInput):
@@ -90,12 +100,7 @@ class SessionService:
         return stats
 
     async def player_stats_many(self, player_ids: Sequence[object]) -> list[PlayerStats | InvalidInput]:
-        checked: list[str | InvalidInput] = []
-        for player_id in player_ids:
-            try:
-                checked.append(checked_player_id(player_id))
-            except InvalidInput as exc:
-                checked.append(exc)
+        checked = _each_checked(player_ids, checked_player_id)
         players = list(dict.fromkeys(p for p in checked if isinstance(p, str)))
         stats = dict(zip(players, await asyncio.gather(*(self._stats(p) for p in players)), strict=True))
         return [p if isinstance(p, InvalidInput) else stats[p] for p in checked]

@@ -83,7 +83,7 @@ class SessionStarts:
         shard = shard_of(start.session_id, self._shards)
         at = version(best.ts, best.country)
         await self._repo.delete_start(minute, shard, start.country, player_id, start.session_id, at)
-        await self._mark_all(buckets_of(start.ts), now)
+        await self._mark_all(self._buckets(minute), now)
 
     async def _mark_all(self, buckets: list[Bucket], now: datetime) -> None:
         # Called once the row is written: the mark must be later than that write, so it

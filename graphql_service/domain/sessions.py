@@ -105,10 +105,10 @@ class SessionRecord:
         conflicting end, or an end before its start, a fold that knew less may have written
         one; deleting at this session's version removes it whatever its order."""
         start, _ = self.winners()
-        if start is None:
+        at = self.version()
+        if start is None or at is None:
             return []  # nothing can have been listed without a start
         listed = self.listed()
-        at = version(start.ts, start.country)
         return [
             Unlisting(Session(self.session_id, self.player_id, start.country, start.ts, v.ts), at)
             for v in self.variants

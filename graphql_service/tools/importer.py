@@ -72,7 +72,8 @@ class ImportSummary:
     lines: int = 0
     blank: int = 0
     accepted: int = 0
-    # Part of `accepted`: events that were already stored (re-deliveries, a re-run).
+    # Part of `accepted`, counted only if the player was read (folded) while the import ran:
+    # events already folded into the listing. Re-sent lines of one import collapse unseen.
     duplicate: int = 0
     expired: int = 0
     rejected: int = 0

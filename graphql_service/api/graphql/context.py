@@ -12,13 +12,14 @@ from typing import Any
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from ...core.service import SessionService
 from ..auth import accepted, presented_key, unauthorized
+from ..errors import error_json, unless_json
 from .loaders import Loaders
 
 
@@ -66,9 +67,8 @@ class GraphQLApp(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         response: Response | None
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if request.method == "POST" and content_type != "application/json":
-            response = JSONResponse({"error": "POST /graphql takes Content-Type: application/json"}, status_code=415)
+        if request.method == "POST" and (refused := unless_json(request.headers.get("content-type"), "POST /graphql")):
+            response = refused
         elif (response := await self._refusal(request)) is not None:
             pass
         else:
@@ -76,7 +76,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 response = await self.run(request)
             except HTTPException as exc:
                 # Strawberry answers these in plain text ("Batching is not enabled", …).
-                response = JSONResponse({"error": exc.reason}, status_code=exc.status_code)
+                response = error_json(exc.status_code, exc.reason)
         await response(scope, receive, send)
 
     async def _refusal(self, request: Request) -> Response | None:

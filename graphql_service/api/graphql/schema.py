@@ -42,13 +42,7 @@ class Player:
 
     @strawberry.field(description="Totals over the player's retained complete sessions.")
     async def stats(self, info: Info[Context, Any]) -> PlayerStats:
-        found = await info.context.loaders.player_stats.load(str(self.id))
-        return PlayerStats(
-            completed_sessions=found.completed_sessions,
-            total_seconds=found.total_seconds,
-            average_seconds=found.average_seconds,
-            last_session_end=found.last_session_end,
-        )
+        return PlayerStats.from_domain(await info.context.loaders.player_stats.load(str(self.id)))
 
 
 @strawberry.type

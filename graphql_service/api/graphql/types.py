@@ -8,6 +8,7 @@ from uuid import UUID
 
 import strawberry
 
+from ...domain import sessions as domain
 from ...domain.events import EventKind
 from ...domain.sessions import Session
 
@@ -77,3 +78,12 @@ class PlayerStats:
     total_seconds: float
     average_seconds: float | None
     last_session_end: datetime | None
+
+    @classmethod
+    def from_domain(cls, stats: domain.PlayerStats) -> PlayerStats:
+        return cls(
+            completed_sessions=stats.completed_sessions,
+            total_seconds=stats.total_seconds,
+            average_seconds=stats.average_seconds,
+            last_session_end=stats.last_session_end,
+        )

@@ -250,7 +250,7 @@ class AcsyllaBackend:
         self.observers: list[StatementObserver] = []
         self._write = _consistency(settings.write_consistency)
         self._read = _consistency(settings.read_consistency)
-        self._uuid_columns: dict[tuple[str, str], frozenset[str]] = {}
+        self._uuid_columns: dict[tuple[str, str], asyncio.Future[frozenset[str]]] = {}
 
     @classmethod
     async def connect(cls, settings: Settings) -> AcsyllaBackend:
@@ -274,12 +274,18 @@ class AcsyllaBackend:
         if match is None:
             return frozenset()
         key = (match.group(1).lower(), match.group(2).lower())
-        if key not in self._uuid_columns:
-            rows = await self.execute_schema(
-                "SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?", key
-            )
-            self._uuid_columns[key] = frozenset(r["column_name"] for r in rows if r["type"] in ("uuid", "timeuuid"))
-        return self._uuid_columns[key]
+        lookup = self._uuid_columns.get(key)
+        if lookup is None:
+            # Shared: the service prepares its statements concurrently, several per table.
+            lookup = self._uuid_columns[key] = asyncio.ensure_future(self._read_uuid_columns(*key))
+        return await lookup
+
+    async def _read_uuid_columns(self, keyspace: str, table: str) -> frozenset[str]:
+        rows = await self.execute_schema(
+            "SELECT column_name, type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?",
+            (keyspace, table),
+        )
+        return frozenset(r["column_name"] for r in rows if r["type"] in ("uuid", "timeuuid"))
 
     async def prepare(self, name: str, cql: str, *, write: bool, idempotent: bool = True) -> Statement:
         consistency = self._write if write else self._read
@@ -289,18 +295,15 @@ class AcsyllaBackend:
             raise _storage_error(name, exc) from exc
         return Statement(name, cql, prepared, consistency, idempotent, await self._table_uuid_columns(cql))
 
-    def _bind(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
-        # The consistency level was given to create_prepared and travels with every bind.
-        bound = statement.prepared.bind(params if isinstance(params, list | tuple) else list(params), **options)
+    def _bound(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
+        try:
+            # The consistency level was given to create_prepared and travels with every bind.
+            bound = statement.prepared.bind(params if isinstance(params, list | tuple) else list(params), **options)
+        except Exception as exc:  # a value the column cannot take: our bug, not the cluster's
+            raise _storage_error(statement.name, exc) from exc
         # Idempotent statements may be retried and speculatively executed by the driver.
         bound.set_is_idempotent(statement.idempotent)
         return bound
-
-    def _bound(self, statement: Statement, params: Sequence[Any], **options: Any) -> Any:
-        try:
-            return self._bind(statement, params, **options)
-        except Exception as exc:  # a value the column cannot take: our bug, not the cluster's
-            raise _storage_error(statement.name, exc) from exc
 
     async def _execute(self, name: str, request: Any, *, batch: bool = False, cql: str | None = None) -> Any:
         # No semaphore in front: past _QUEUE_SIZE requests in flight the driver refuses at
