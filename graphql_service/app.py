@@ -7,6 +7,8 @@ workers), with every statement prepared before the first request is served.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from .api.graphql.schema import build_schema
 from .api.health import healthz, metrics_endpoint, readyz
 from .api.middleware import BodyLimit, RequestId, RequestMetrics, Utf8Urls
 from .core.service import SessionService
+from .core.settling import Settler
 from .ops import logs, metrics
 from .settings import Settings
 from .store import backends
@@ -48,7 +51,18 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             # each of its statements once, for as long as it lives.
             if metrics.observe_statement not in db.observers:
                 db.observers.append(metrics.observe_statement)
-            yield
+            settling: asyncio.Task[None] | None = None
+            if settings.settle_interval_seconds > 0:
+                settler = Settler(app.state.service.starts, settings.settle_interval_seconds)
+                settling = asyncio.create_task(settler.run_forever(), name="settle-start-buckets")
+            try:
+                yield
+            finally:
+                if settling is not None:
+                    # Stopped before the backend closes: a pass in flight ends with it.
+                    settling.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await settling
         finally:
             if database is None:
                 await db.close()
@@ -64,6 +78,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Route("/events", rest.post_events, methods=["POST"]),
             Route("/sessions", rest.get_sessions, methods=["GET"]),
             Route("/session-starts", rest.get_session_starts, methods=["GET"]),
+            Route("/session-starts/series", rest.get_session_starts_series, methods=["GET"]),
             Route("/players/{player_id:player_id}/stats", rest.get_player_stats, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

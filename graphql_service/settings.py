@@ -165,6 +165,26 @@ TABLE: tuple[Setting, ...] = (
         0,
         MAX_TTL_SECONDS,
     ),
+    Setting(
+        "START_SHARDS",
+        "start_shards",
+        "int",
+        8,
+        "partitions one minute of session starts is spread over, a power of two; about one per 1,000 "
+        "starts/s at peak (docs/architecture.md). Safe to change while running: each minute records its count",
+        1,
+        1024,
+    ),
+    Setting(
+        "SETTLE_INTERVAL_SECONDS",
+        "settle_interval_seconds",
+        "int",
+        2,
+        "how often each server process recounts the per-country start buckets changed since its last pass "
+        "(so queries find them counted); 0 turns the background task off",
+        0,
+        3600,
+    ),
     Setting("HOST", "host", "str", "127.0.0.1", "where `serve` listens"),
     Setting("PORT", "http_port", "int", 8000, "the HTTP port of `serve`", 1, 65535),
     Setting(
@@ -344,6 +364,8 @@ class Settings:
     retention_seconds: int = _default("retention_seconds")
     retention_clock: RetentionClock = _default("retention_clock")
     max_future_seconds: int = _default("max_future_seconds")
+    start_shards: int = _default("start_shards")
+    settle_interval_seconds: int = _default("settle_interval_seconds")
     host: str = _default("host")
     http_port: int = _default("http_port")
     workers: int = _default("workers")
@@ -393,6 +415,10 @@ class Settings:
             raise ConfigError("CASSANDRA_PASSWORD is set but CASSANDRA_USERNAME is not")
         if "tls_enabled" not in values and values.get("tls_ca_file"):
             values["tls_enabled"] = True
+        shards = values.get("start_shards")
+        if shards is not None and shards & (shards - 1):
+            # A loser's row is deleted at each power of two up to the minute's count (core/starts.py).
+            raise ConfigError(f"START_SHARDS must be a power of two (1, 2, 4, … 1024), got {shards}")
         multiproc_dir = values.get("metrics_multiprocess_dir")
         if multiproc_dir is not None and not multiproc_dir.is_dir():
             raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {str(multiproc_dir)!r}")

@@ -37,7 +37,11 @@ DRIVERS = ("acsylla", "cassandra-driver")
 @pytest.fixture(scope="session", params=DRIVERS)
 def settings(request: pytest.FixtureRequest) -> Settings:
     keyspace = f"test_{os.getpid()}_{secrets.token_hex(3)}"
-    return Settings.from_env().with_overrides(keyspace=keyspace, mask_errors=True, driver=request.param)
+    # No background settling in the apps tests build (it would add statements to the ones
+    # tests count); tests/core/test_settling.py runs it on purpose, the served process too.
+    return Settings.from_env().with_overrides(
+        keyspace=keyspace, mask_errors=True, driver=request.param, settle_interval_seconds=0
+    )
 
 
 @pytest.fixture(scope="session")

@@ -116,6 +116,28 @@ async def get_session_starts(request: Request) -> Response:
     )
 
 
+async def get_session_starts_series(request: Request) -> Response:
+    service = _service(request)
+    params = request.query_params
+    series = await service.session_starts_series(params.get("hours"), params.get("step"), params.get("country"))
+    return JSONResponse(
+        {
+            "hours": series.hours,
+            "step": series.step,
+            "from": series.start.isoformat(timespec="milliseconds"),
+            "to": series.end.isoformat(timespec="milliseconds"),
+            "series": [
+                {
+                    "bucket_start": p.bucket_start.isoformat(timespec="milliseconds"),
+                    "country": p.country,
+                    "session_starts": p.session_starts,
+                }
+                for p in series.points
+            ],
+        }
+    )
+
+
 async def get_player_stats(request: Request) -> Response:
     service = _service(request)
     player_id = request.path_params["player_id"]

@@ -9,11 +9,25 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from ..domain.arguments import checked_hours, checked_limit, checked_player_id
+from ..domain.arguments import (
+    checked_country_filter,
+    checked_hours,
+    checked_limit,
+    checked_player_id,
+    checked_series_hours,
+    checked_step,
+)
 from ..domain.errors import InvalidInput
 from ..domain.events import SubmitResult
 from ..domain.retention import Retention
-from ..domain.sessions import CountryStarts, PlayerStats, Session, SessionStartsReport
+from ..domain.sessions import (
+    CountryStarts,
+    PlayerStats,
+    SeriesPoint,
+    Session,
+    SessionStartsReport,
+    SessionStartsSeries,
+)
 from ..settings import Settings
 from ..store.backends import Backend
 from ..store.sessions import SessionRepository
@@ -47,13 +61,20 @@ class SessionService:
         self._ingest = Ingest(repo, starts, settings, self._observe)
         self._folding = Folding(repo, starts, self._observe)
 
+    @property
+    def starts(self) -> SessionStarts:
+        """The per-country counts, for the background settler and `import` (core/settling.py)."""
+        return self._starts
+
     @classmethod
     async def create(cls, db: Backend, settings: Settings) -> SessionService:
         """Prepare every statement (once, at start-up) and wire the core together."""
         repo, starts_repo = await asyncio.gather(
             SessionRepository.create(db, settings.keyspace), SessionStartsRepository.create(db, settings.keyspace)
         )
-        starts = SessionStarts(starts_repo, Retention.from_settings(settings).time_to_live)
+        starts = SessionStarts(
+            starts_repo, Retention.from_settings(settings).time_to_live, shards=settings.start_shards
+        )
         return cls(repo, starts, settings)
 
     def _observe(self, outcome: Outcome, count: int) -> None:
@@ -116,3 +137,14 @@ class SessionService:
         checked = checked_hours(hours)
         start, end, ranked = await self._starts.count(checked, now)
         return SessionStartsReport(checked, start, end, [CountryStarts(c, n) for c, n in ranked])
+
+    async def session_starts_series(
+        self, hours: object, step: object, country: object = None, *, now: datetime | None = None
+    ) -> SessionStartsSeries:
+        """Session starts per UTC hour or day and country over the window of `session_starts`."""
+        checked_step_ = checked_step(step)
+        checked = checked_series_hours(hours, checked_step_)
+        wanted = checked_country_filter(country)
+        start, end, rows = await self._starts.series(checked, checked_step_, wanted, now)
+        points = [SeriesPoint(at, c, n) for at, c, n in rows]
+        return SessionStartsSeries(checked, checked_step_.value, start, end, points)

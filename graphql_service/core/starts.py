@@ -7,22 +7,36 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
-from ..domain.buckets import Bucket, Level, buckets_of, children, decompose, floor, window
+from ..domain.buckets import (
+    SIZE,
+    Bucket,
+    Level,
+    buckets_of,
+    children,
+    decompose,
+    floor,
+    partition_of,
+    series_pieces,
+    window,
+)
 from ..domain.events import Event, utc_now
 from ..domain.sessions import StoredEvent, version, winner
 from ..store.starts import BucketState, SessionStartsRepository
 
+# The shard count of a minute written before minutes recorded theirs (cql/007), and the default.
 SHARDS = 8
 MARK_AHEAD = timedelta(seconds=2)
 STALE_MARGIN = timedelta(seconds=5)
 # Statements one process keeps in flight for recounts: a window full of changed buckets
 # (after a backfill of late starts) is recounted in bounded bites, not all at once.
 RECOUNT_CONCURRENCY = 32
+# Days one settling pass works on at once (each fans out into its hours and minutes).
+SETTLE_DAYS_AT_ONCE = 4
 T = TypeVar("T")
 
 # (t, now) -> the TTL of a row about time t, or None when t is already past retention.
@@ -35,12 +49,25 @@ def is_stale(state: BucketState) -> bool:
     return state.last_write > state.counted_at - STALE_MARGIN
 
 
+def is_quiet(state: BucketState, now: datetime) -> bool:
+    """Recounting the bucket now would leave it counted (not stale) until it is written again."""
+    return state.last_write is not None and state.last_write <= now - STALE_MARGIN
+
+
 def shard_of(session_id: UUID, shards: int = SHARDS) -> int:
     return session_id.int % shards
 
 
+def shard_counts_up_to(most: int) -> list[int]:
+    """Every shard count a row may have been written with, when the largest was `most`
+    (START_SHARDS is a power of two: settings.py)."""
+    return [1 << n for n in range(most.bit_length()) if 1 << n <= most]
+
+
 class SessionStarts:
     def __init__(self, repo: SessionStartsRepository, time_to_live: TimeToLive, *, shards: int = SHARDS) -> None:
+        if shards < 1 or shards & (shards - 1):
+            raise ValueError(f"shards must be a power of two, got {shards}")
         self._repo = repo
         self._ttl_for = time_to_live
         self._shards = shards
@@ -49,6 +76,9 @@ class SessionStarts:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gate = asyncio.Semaphore(RECOUNT_CONCURRENCY)
         self._inflight: dict[Bucket, asyncio.Future[None]] = {}
+        self._shards_recorded: set[datetime] = set()
+        # When this process last marked a bucket as changed (import waits for it to go quiet).
+        self.last_marked: datetime | None = None
 
     async def record(self, event: Event, now: datetime | None = None, ttl: int | None = None) -> None:
         """Store one start event (idempotent) and mark its buckets as changed. `ttl`: the
@@ -80,9 +110,15 @@ class SessionStarts:
         loser's row cannot bring it back."""
         now = now or utc_now()
         minute = floor(Level.MINUTE, start.ts)
-        shard = shard_of(start.session_id, self._shards)
+        # The loser may have been written by a process with another START_SHARDS: its row is
+        # deleted wherever any shard count up to the minute's largest would have put it.
+        state = await self._repo.state(Level.MINUTE.value, partition_of(Level.MINUTE, minute), minute)
+        most = max(self._shards, (state.shards if state else None) or SHARDS)
+        shards = {shard_of(start.session_id, n) for n in shard_counts_up_to(most)}
         at = version(best.ts, best.country)
-        await self._repo.delete_start(minute, shard, start.country, player_id, start.session_id, at)
+        await asyncio.gather(
+            *(self._repo.delete_start(minute, s, start.country, player_id, start.session_id, at) for s in shards)
+        )
         await self._mark_all(self._buckets(minute), now)
 
     async def _mark_all(self, buckets: list[Bucket], now: datetime) -> None:
@@ -99,7 +135,18 @@ class SessionStarts:
         if ttl is None:
             return
         until = written + MARK_AHEAD
+        if bucket.level is Level.MINUTE and bucket.start not in self._shards_recorded:
+            # Before the mark: a recount that reads the count too early began before the
+            # mark, so the mark leaves the minute stale and it is recounted again.
+            await self._repo.record_shards(bucket.partition, bucket.start, self._shards, ttl)
+            if len(self._shards_recorded) > 4096:
+                self._shards_recorded.clear()
+            self._shards_recorded.add(bucket.start)
         await self._repo.mark(bucket.level.value, bucket.partition, bucket.start, until, ttl)
+        if bucket.level is Level.DAY:
+            # After the mark: a settler that finds the day here finds it marked.
+            await self._repo.mark_changed_day(floor(Level.MINUTE, written), bucket.start)
+        self.last_marked = max(self.last_marked or written, written)
         if len(self._marked_until) > 10_000:
             self._marked_until = {b: t for b, t in self._marked_until.items() if t > now}
         self._marked_until[bucket] = until
@@ -108,26 +155,58 @@ class SessionStarts:
         """(from, to, [(country, starts)] largest first) for the `hours` ending with the current minute."""
         now = now or utc_now()
         start, end = window(hours, now)
+        totals: Counter[str] = Counter()
+        for _, country, starts in await self._bucket_counts(decompose(start, end)):
+            totals[country] += starts
+        ranked = sorted(((c, n) for c, n in totals.items() if n > 0), key=lambda item: (-item[1], item[0]))
+        return start, end, ranked
+
+    async def series(
+        self, hours: int, step: Level, country: str | None = None, now: datetime | None = None
+    ) -> tuple[datetime, datetime, list[tuple[datetime, str, int]]]:
+        """(from, to, [(bucket start, country, starts)] by bucket then country) over the same
+        window as `count`: UTC-aligned `step` buckets, the edge ones cut by the window, empty
+        ones left out. Reads the stored counts of whole hours and days, not the starts."""
+        now = now or utc_now()
+        start, end = window(hours, now)
+        pieces = series_pieces(step, start, end)
+        series_start = {bucket: at for at, bucket in pieces}
+        totals: Counter[tuple[datetime, str]] = Counter()
+        for bucket, c, starts in await self._bucket_counts([bucket for _, bucket in pieces]):
+            if country is None or c == country:
+                totals[(series_start[bucket], c)] += starts
+        return start, end, [(at, c, n) for (at, c), n in sorted(totals.items()) if n > 0]
+
+    async def _bucket_counts(self, buckets: list[Bucket]) -> list[tuple[Bucket, str, int]]:
+        """(bucket, country, starts) of each of `buckets`, recounting the changed ones first;
+        one read per partition the buckets fall in."""
         groups: dict[tuple[Level, datetime], list[Bucket]] = defaultdict(list)
-        for bucket in decompose(start, end):
+        for bucket in buckets:
             groups[(bucket.level, bucket.partition)].append(bucket)
         partials = await asyncio.gather(
             *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
         )
-        totals: Counter[str] = Counter()
-        for partial in partials:
-            totals.update(partial)
-        ranked = sorted(((c, n) for c, n in totals.items() if n > 0), key=lambda item: (-item[1], item[0]))
-        return start, end, ranked
+        return [row for partial in partials for row in partial]
 
-    async def _count_group(self, level: Level, partition: datetime, wanted: list[Bucket]) -> Counter[str]:
+    async def _count_group(
+        self, level: Level, partition: datetime, wanted: list[Bucket]
+    ) -> list[tuple[Bucket, str, int]]:
         low, high = min(b.start for b in wanted), max(b.end for b in wanted)
-        return await self._fresh_counts(level, partition, low, high, {b.start for b in wanted})
+        rows = await self._fresh_rows(level, partition, low, high, {b.start for b in wanted})
+        return [(Bucket(level, at), country, starts) for at, country, starts in rows]
 
     async def _fresh_counts(
         self, level: Level, partition: datetime, low: datetime, high: datetime, wanted: set[datetime] | None
     ) -> Counter[str]:
-        """Counts per country of the buckets of one partition in [low, high), recounting
+        totals: Counter[str] = Counter()
+        for _, country, starts in await self._fresh_rows(level, partition, low, high, wanted):
+            totals[country] += starts
+        return totals
+
+    async def _fresh_rows(
+        self, level: Level, partition: datetime, low: datetime, high: datetime, wanted: set[datetime] | None
+    ) -> list[tuple[datetime, str, int]]:
+        """(bucket, country, starts) of the buckets of one partition in [low, high), recounting
         the changed ones first. `wanted=None` means every bucket in the range."""
         states = await self._repo.states(level.value, partition, low, high)
         stale = [
@@ -136,11 +215,55 @@ class SessionStarts:
             if (wanted is None or start in wanted) and is_stale(state)
         ]
         await asyncio.gather(*(self._recount(bucket) for bucket in stale))
-        totals: Counter[str] = Counter()
-        for bucket_start, country, starts in await self._repo.counts(level.value, partition, low, high):
-            if wanted is None or bucket_start in wanted:
-                totals[country] += starts
-        return totals
+        rows = await self._repo.counts(level.value, partition, low, high)
+        return [row for row in rows if wanted is None or row[0] in wanted]
+
+    async def changed_days(self, since: datetime, until: datetime) -> set[datetime]:
+        """The days whose starts were written to between `since` and `until` (wall clock,
+        by the minute), from the change log of cql/007."""
+        minutes, t = [], floor(Level.MINUTE, since)
+        while t <= until:
+            minutes.append(t)
+            t += SIZE[Level.MINUTE]
+        found = await asyncio.gather(*(self._limited(self._repo.changed_days(m)) for m in minutes))
+        return {day for days in found for day in days}
+
+    async def settle(self, days: Iterable[datetime], now: datetime | None = None) -> int:
+        """Recount every changed bucket of `days` (minutes, then hours, then the day) that
+        has been quiet for STALE_MARGIN, so that queries find it counted; returns how many
+        buckets were recounted. Safe to run in any number of processes at once: a recount
+        overwrites absolute numbers (see `_recount_now`), so racing settlers write the same
+        totals and the one that began later wins. Buckets written to in the last few
+        seconds are left to the queries, which recount them anyway."""
+        now = now or utc_now()
+        gate = asyncio.Semaphore(SETTLE_DAYS_AT_ONCE)
+        recounted: list[Bucket] = []
+
+        async def one(day: datetime) -> None:
+            async with gate:
+                bucket = Bucket(Level.DAY, day)
+                state = await self._repo.state(Level.DAY.value, bucket.partition, day)
+                if state is not None and is_stale(state):
+                    await self._settle(bucket, state, now, recounted)
+
+        await asyncio.gather(*(one(day) for day in set(days)))
+        return len(recounted)
+
+    async def _settle(self, bucket: Bucket, state: BucketState, now: datetime, recounted: list[Bucket]) -> None:
+        if bucket.level is not Level.MINUTE:
+            child_level, partition = children(bucket)
+            states = await self._limited(self._repo.states(child_level.value, partition, bucket.start, bucket.end))
+            await asyncio.gather(
+                *(
+                    self._settle(Bucket(child_level, at), child, now, recounted)
+                    for at, child in states.items()
+                    if is_stale(child)
+                )
+            )
+        # Children first: an hour's recount then only reads its minutes' stored counts.
+        if is_quiet(state, now):
+            await self._recount(bucket)
+            recounted.append(bucket)
 
     def _loop_state(self) -> tuple[asyncio.Semaphore, dict[Bucket, asyncio.Future[None]]]:
         # Asyncio primitives belong to one event loop; tools and tests may use several.
@@ -168,8 +291,11 @@ class SessionStarts:
     async def _recount_now(self, bucket: Bucket) -> None:
         began = utc_now()
         if bucket.level is Level.MINUTE:
+            # Read after `began`: a shard count recorded later comes with a later mark.
+            state = await self._limited(self._repo.state(bucket.level.value, bucket.partition, bucket.start))
+            shards = (state.shards if state else None) or SHARDS
             per_shard = await asyncio.gather(
-                *(self._limited(self._repo.minute_starts(bucket.start, shard)) for shard in range(self._shards))
+                *(self._limited(self._repo.minute_starts(bucket.start, shard)) for shard in range(shards))
             )
             # A session's start variants share its shard; of those in this minute the winner counts.
             variants: dict[tuple[str, UUID], list[StoredEvent]] = defaultdict(list)

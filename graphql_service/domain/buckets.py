@@ -87,3 +87,17 @@ def window(hours: int, now: datetime) -> tuple[datetime, datetime]:
     """The `hours` ending with the current minute, edges rounded to whole minutes."""
     end = floor(Level.MINUTE, now) + SIZE[Level.MINUTE]
     return end - timedelta(hours=hours), end
+
+
+def series_pieces(step: Level, start: datetime, end: datetime) -> list[tuple[datetime, Bucket]]:
+    """(series bucket start, bucket) for a series of `step` buckets over [start, end): each
+    UTC-aligned hour or day the window touches, cut where the window cuts it, so the
+    series sums to exactly the window's count. Stored buckets are reused as they are: a
+    whole day of a daily series is one day row, an hour of an hourly series one hour row."""
+    pieces: list[tuple[datetime, Bucket]] = []
+    t = floor(step, start)
+    while t < end:
+        low, high = max(t, start), min(t + SIZE[step], end)
+        pieces.extend((t, bucket) for bucket in decompose(low, high))
+        t += SIZE[step]
+    return pieces

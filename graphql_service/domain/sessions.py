@@ -240,3 +240,19 @@ class SessionStartsReport:
     start: datetime
     end: datetime
     countries: list[CountryStarts]
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    bucket_start: datetime
+    country: str
+    session_starts: int
+
+
+@dataclass(frozen=True)
+class SessionStartsSeries:
+    hours: int
+    step: str
+    start: datetime
+    end: datetime
+    points: list[SeriesPoint]

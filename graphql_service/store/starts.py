@@ -1,5 +1,5 @@
-"""Statements behind session starts per country (cql/004_session_starts.cql), prepared once
-at start-up. Every statement names its keyspace."""
+"""Statements behind session starts per country (cql/004_session_starts.cql and
+cql/007_start_rollups.cql), prepared once at start-up. Every statement names its keyspace."""
 
 from __future__ import annotations
 
@@ -14,13 +14,15 @@ from .backends import Backend, Prepared, Row
 
 
 def _partition_rows(rows: list[Row]) -> dict[datetime, BucketState]:
-    return {row["bucket"]: BucketState(row["last_write"], row["counted_at"]) for row in rows}
+    return {row["bucket"]: BucketState(row["last_write"], row["counted_at"], row["shards"]) for row in rows}
 
 
 @dataclass(frozen=True)
 class BucketState:
     last_write: datetime | None
     counted_at: datetime | None
+    # A minute's: the largest shard count its rows were written with (None: before cql/007).
+    shards: int | None = None
 
 
 class SessionStartsRepository:
@@ -33,6 +35,8 @@ class SessionStartsRepository:
         self._minute_countries, self._mark = s["read_minute_starts"], s["mark_start_bucket"]
         self._states, self._set_counted = s["read_start_buckets"], s["set_start_bucket_counted"]
         self._write_count, self._counts = s["write_start_count"], s["read_start_counts"]
+        self._record_shards, self._state = s["record_minute_shards"], s["read_start_bucket"]
+        self._mark_changed_day, self._changed_days = s["mark_changed_start_day"], s["read_changed_start_days"]
 
     @classmethod
     async def create(cls, db: Backend, keyspace: str) -> SessionStartsRepository:
@@ -59,8 +63,26 @@ class SessionStartsRepository:
             True,
         )
         specs["read_start_buckets"] = (
-            f"SELECT bucket, last_write, counted_at FROM {ks}.session_start_buckets "
+            f"SELECT bucket, last_write, counted_at, shards FROM {ks}.session_start_buckets "
             "WHERE level = ? AND parent = ? AND bucket >= ? AND bucket < ?",
+            False,
+        )
+        specs["read_start_bucket"] = (
+            f"SELECT bucket, last_write, counted_at, shards FROM {ks}.session_start_buckets "
+            "WHERE level = ? AND parent = ? AND bucket = ?",
+            False,
+        )
+        specs["record_minute_shards"] = (
+            f"UPDATE {ks}.session_start_buckets USING TTL ? AND TIMESTAMP ? SET shards = ? "
+            "WHERE level = 'minute' AND parent = ? AND bucket = ?",
+            True,
+        )
+        specs["mark_changed_start_day"] = (
+            f"INSERT INTO {ks}.changed_start_days_by_minute (written, day) VALUES (?, ?)",
+            True,
+        )
+        specs["read_changed_start_days"] = (
+            f"SELECT day FROM {ks}.changed_start_days_by_minute WHERE written = ?",
             False,
         )
         specs["set_start_bucket_counted"] = (
@@ -112,6 +134,20 @@ class SessionStartsRepository:
         # Written at the timestamp it holds: of two processes' marks the later one wins,
         # whatever order they arrive in, so a mark never moves back in time.
         await self._db.execute(self._mark, (ttl, micros(last_write), last_write, level, parent, bucket))
+
+    async def record_shards(self, parent: datetime, minute: datetime, shards: int, ttl: int) -> None:
+        # Written at the shard count as its timestamp: the largest count any process used
+        # for this minute wins, whichever write lands last (cql/007_start_rollups.cql).
+        await self._db.execute(self._record_shards, (ttl, shards, shards, parent, minute))
+
+    async def mark_changed_day(self, written_minute: datetime, day: datetime) -> None:
+        await self._db.execute(self._mark_changed_day, (written_minute, day))
+
+    async def changed_days(self, written_minute: datetime) -> list[datetime]:
+        return [row["day"] for row in await self._db.execute(self._changed_days, (written_minute,))]
+
+    async def state(self, level: str, parent: datetime, bucket: datetime) -> BucketState | None:
+        return _partition_rows(await self._db.execute(self._state, (level, parent, bucket))).get(bucket)
 
     async def states(self, level: str, parent: datetime, start: datetime, end: datetime) -> dict[datetime, BucketState]:
         return _partition_rows(await self._db.execute(self._states, (level, parent, start, end)))

@@ -145,10 +145,14 @@ async def test_ingest_writes_blind_and_the_next_read_completes(service: SessionS
     assert first == Counter(write_event=1)
     # A start is also counted per country: its row, plus a read of the start's variants so
     # a start re-sent with another time or country counts once. Its minute, hour and day
-    # are marked as changed, unless an earlier mark of this process still covers them.
+    # are marked as changed, unless an earlier mark of this process still covers them; the
+    # first mark of a minute also records its shard count, and a day's mark logs the day
+    # for the settlers (core/settling.py).
     marks = second.pop("mark_start_bucket", 0)
+    shard_counts = second.pop("record_minute_shards", 0)
+    logged_days = second.pop("mark_changed_start_day", 0)
     assert second == Counter(write_event=1, insert_session_start=1)
-    assert marks <= 3
+    assert marks <= 3 and shard_counts <= 1 and logged_days <= 1
     # The read folds the two pending events: one listing row, the events archived and
     # released (two statements each: an unlogged batch), then the listing is read.
     assert read == Counter(

@@ -22,7 +22,15 @@ from strawberry.types import Info
 
 from .context import Context
 from .errors import ServiceErrors, is_internal
-from .types import CountrySessionStarts, EventInput, PlayerStats, SessionType, SubmitEventsResult
+from .types import (
+    CountrySessionStarts,
+    EventInput,
+    PlayerStats,
+    SeriesPoint,
+    SeriesStep,
+    SessionType,
+    SubmitEventsResult,
+)
 
 # One request may name at most this many fields deep / aliases / tokens. With 20 aliases
 # a query reads at most 20 player partitions: bounded work per request.
@@ -54,6 +62,17 @@ class Query:
     async def session_starts_by_country(self, info: Info[Context, Any], hours: int) -> list[CountrySessionStarts]:
         report = await info.context.service.session_starts(hours)
         return [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in report.countries]
+
+    @strawberry.field(
+        description="Session starts per UTC hour or day and country over the window of "
+        "`sessionStartsByCountry(hours:)` (the edge buckets cut by it), ordered by bucket then country; "
+        "empty buckets are left out. At most 1,000 buckets: with HOUR, `hours` is at most 1000."
+    )
+    async def session_starts_series(
+        self, info: Info[Context, Any], hours: int, step: SeriesStep, country: str | None = None
+    ) -> list[SeriesPoint]:
+        series = await info.context.service.session_starts_series(hours, step.value, country)
+        return [SeriesPoint.from_domain(p) for p in series.points]
 
     @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
     def player(self, info: Info[Context, Any], id: strawberry.ID) -> Player:

@@ -72,6 +72,23 @@ class CountrySessionStarts:
     session_starts: int
 
 
+@strawberry.enum(description="The size of a series bucket: a UTC hour or a UTC day.")
+class SeriesStep(Enum):
+    HOUR = "hour"
+    DAY = "day"
+
+
+@strawberry.type(description="Session starts in one country in one UTC-aligned bucket of a series.")
+class SeriesPoint:
+    bucket_start: datetime = strawberry.field(description="The start of the UTC hour or day.")
+    country: str
+    session_starts: int
+
+    @classmethod
+    def from_domain(cls, point: domain.SeriesPoint) -> SeriesPoint:
+        return cls(bucket_start=point.bucket_start, country=point.country, session_starts=point.session_starts)
+
+
 @strawberry.type(description="Totals over the player's retained complete sessions.")
 class PlayerStats:
     completed_sessions: int
