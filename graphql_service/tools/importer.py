@@ -6,6 +6,9 @@ are read directly, recognised by their first bytes). Every event goes through
 to exactly the rules of the APIs; the importer only adds batching, bounded concurrency,
 retries and bookkeeping. It talks to Cassandra directly, not over HTTP.
 
+Before it exits it settles the per-country start buckets it touched (core/settling.py), so
+the first `/session-starts` query after a backfill of late starts finds them counted.
+
 Nothing is silently lost: every line ends up accepted, expired (past retention, counted
 and not stored, as the APIs do) or rejected, and each rejected line is written to the
 reject file with its line number and the reason.
@@ -30,8 +33,9 @@ from typing import IO, Any, TypeVar
 
 from ..core.outcomes import Outcome
 from ..core.service import SessionService
+from ..core.settling import settle_after_writes
 from ..domain.errors import InvalidInput, StorageUnavailable, ToolError
-from ..domain.events import MAX_BATCH_EVENTS, SubmitResult
+from ..domain.events import MAX_BATCH_EVENTS, SubmitResult, utc_now
 from ..settings import RetentionClock, Settings
 from ..store import backends, migrations
 from ..store.backends import Backend
@@ -78,6 +82,8 @@ class ImportSummary:
     expired: int = 0
     rejected: int = 0
     retries: int = 0
+    # Per-country start buckets recounted before exiting (minutes, hours, days).
+    settled_buckets: int = 0
     elapsed_seconds: float = 0.0
     rejects_file: str | None = None
     retention_clock: RetentionClock = "event"
@@ -101,6 +107,9 @@ class ImportOptions:
     attempts: int = DEFAULT_ATTEMPTS
     backoff_seconds: float = 0.2
     rejects: Path | None = None
+    # Recount the touched start buckets before returning (waits until the last writes are
+    # a few seconds old: core/settling.py).
+    settle: bool = True
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -206,6 +215,7 @@ class Importer:
         )
         self._summary = summary
         started = time.monotonic()
+        began = utc_now()
         total = count_lines(path) if progress else None
         with ExitStack() as stack:
             stream = open_events(path, stack)
@@ -221,6 +231,8 @@ class Importer:
                         "re-running the import is safe: every write is idempotent"
                     )
                 run.show_progress()
+        if self.options.settle and not summary.stopped:
+            summary.settled_buckets = await settle_after_writes(self.service.starts, began)
         summary.elapsed_seconds = time.monotonic() - started
         if summary.rejected == 0:
             rejects_path.unlink(missing_ok=True)
@@ -376,6 +388,8 @@ def format_summary(summary: ImportSummary) -> str:
     lines.append(row("accepted", summary.accepted, stored_before))
     lines.append(row("expired", summary.expired, f"past retention (counted from {summary.retention_clock} time)"))
     lines.append(row("rejected", summary.rejected, f"see {summary.rejects_file}" if summary.rejects_file else ""))
+    if summary.settled_buckets:
+        lines.append(row("settled", summary.settled_buckets, "per-country start buckets recounted, ready to query"))
     if summary.retries:
         lines.append(row("retries", summary.retries, "batches re-sent after Cassandra was unavailable"))
     lines.append(row("events/s", f"{summary.events_per_second:,.0f}", "accepted events per second"))
@@ -399,6 +413,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--attempts", type=positive_int, default=DEFAULT_ATTEMPTS, help="tries per batch while Cassandra is unavailable"
     )
     parser.add_argument("--rejects", type=Path, help="reject file (default: FILE.rejects.jsonl)")
+    parser.add_argument(
+        "--no-settle",
+        action="store_true",
+        help="exit without recounting the touched per-country start buckets (the first query then does it)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
@@ -410,7 +429,11 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
     if args.retention_from:
         settings = settings.with_overrides(retention_clock=args.retention_from)
     options = ImportOptions(
-        batch_size=args.batch_size, concurrency=args.concurrency, attempts=args.attempts, rejects=args.rejects
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        attempts=args.attempts,
+        rejects=args.rejects,
+        settle=not args.no_settle,
     )
     summary = asyncio.run(_connect_and_import(path, settings, options, progress=not args.no_progress))
     print(json.dumps(summary.as_dict()) if args.json else format_summary(summary), flush=True)
