@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..domain.arguments import MAX_SERIES_BUCKETS
 from ..domain.events import (
     DEFAULT_SESSIONS_LIMIT,
     MAX_BATCH_EVENTS,
@@ -211,6 +212,53 @@ DOCUMENT: dict[str, Any] = {
                     "200": {
                         "description": "The counts.",
                         "content": _json(_ref("schemas", "SessionStarts")),
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+        "/session-starts/series": {
+            "get": {
+                "operationId": "getSessionStartsSeries",
+                "tags": ["reads"],
+                "summary": "Session starts per UTC hour or day and country over the last `hours`",
+                "description": (
+                    "The same window as `/session-starts` (ending with the current minute), cut into "
+                    "UTC-aligned hours or days; the first and last bucket are cut by the window, so the "
+                    "series sums to exactly the `/session-starts` counts. Ordered by `bucket_start`, then "
+                    f"`country`; empty buckets are left out. At most {MAX_SERIES_BUCKETS:,} buckets: with "
+                    f"`step=hour`, `hours` is at most {MAX_SERIES_BUCKETS}. Reads stored hourly and daily "
+                    "counts, so its cost does not grow with the number of sessions. Needs a key only when "
+                    "the server sets `READ_API_KEYS`."
+                ),
+                "security": _READ_SECURITY,
+                "parameters": [
+                    {
+                        "name": "hours",
+                        "in": "query",
+                        "required": True,
+                        "description": f"The window's length in hours (at most {MAX_SERIES_BUCKETS} with `step=hour`).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_HOURS},
+                    },
+                    {
+                        "name": "step",
+                        "in": "query",
+                        "required": True,
+                        "description": "The bucket size.",
+                        "schema": {"type": "string", "enum": ["hour", "day"]},
+                    },
+                    {
+                        "name": "country",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this country (ISO 3166-1 alpha-2, any case).",
+                        "schema": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The series.",
+                        "content": _json(_ref("schemas", "SessionStartsSeries")),
                     },
                     **_ERRORS,
                 },
@@ -436,6 +484,30 @@ DOCUMENT: dict[str, Any] = {
                     },
                 },
                 "required": ["hours", "from", "to", "countries"],
+                "additionalProperties": False,
+            },
+            "SessionStartsSeries": {
+                "type": "object",
+                "properties": {
+                    "hours": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_HOURS},
+                    "step": {"type": "string", "enum": ["hour", "day"]},
+                    "from": {**_INSTANT, "description": "The window's start (a whole minute)."},
+                    "to": {**_INSTANT, "description": "The window's end (a whole minute)."},
+                    "series": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "bucket_start": {**_INSTANT, "description": "The start of the UTC hour or day."},
+                                "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                                "session_starts": {"type": "integer", "minimum": 1},
+                            },
+                            "required": ["bucket_start", "country", "session_starts"],
+                            "additionalProperties": False,
+                        },
+                    },
+                },
+                "required": ["hours", "step", "from", "to", "series"],
                 "additionalProperties": False,
             },
             "PlayerStats": {

@@ -253,6 +253,8 @@ async def test_read_answers_match(client: httpx.AsyncClient) -> None:
     bad_limit = await client.get("/sessions", params={"player_id": player, "limit": 0})
     starts = await client.get("/session-starts", params={"hours": 1})
     bad_hours = await client.get("/session-starts", params={"hours": "x"})
+    series = await client.get("/session-starts/series", params={"hours": 2, "step": "hour", "country": "se"})
+    bad_step = await client.get("/session-starts/series", params={"hours": 2, "step": "week"})
     stats = await client.get(f"/players/{player}/stats")
     no_stats = await client.get(f"/players/{new_player()}/stats")
     slash = await client.get("/players/a%2Fb/stats")
@@ -266,9 +268,12 @@ async def test_read_answers_match(client: httpx.AsyncClient) -> None:
         assert_documented("GET", "/sessions", response)
     for response in (starts, bad_hours):
         assert_documented("GET", "/session-starts", response)
+    for response in (series, bad_step):
+        assert_documented("GET", "/session-starts/series", response)
+    assert series.json()["series"][-1]["country"] == "SE"
     for response in (stats, no_stats, slash, too_long):
         assert_documented("GET", "/players/{player_id}/stats", response)
-    assert [r.status_code for r in (missing, bad_limit, bad_hours, too_long)] == [400] * 4
+    assert [r.status_code for r in (missing, bad_limit, bad_hours, bad_step, too_long)] == [400] * 5
 
 
 @pytest.mark.anyio

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -195,3 +197,95 @@ async def test_an_unknown_player_has_empty_stats(api: httpx.AsyncClient) -> None
     rest = (await api.get(f"/players/{new_player()}/stats")).json()
 
     assert rest["completed_sessions"] == 0 and rest["average_seconds"] is None and rest["last_session_end"] is None
+
+
+async def series(api: httpx.AsyncClient, hours: int, step: str, **params: str) -> dict[str, Any]:
+    response = await api.get("/session-starts/series", params={"hours": hours, "step": step, **params})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def sums(points: list[dict[str, Any]]) -> dict[str, int]:
+    totals: Counter[str] = Counter()
+    for point in points:
+        totals[point["country"]] += point["session_starts"]
+    return dict(totals)
+
+
+@pytest.mark.parametrize(("hours", "step"), [(3, "hour"), (30, "hour"), (30, "day"), (24 * 9, "day"), (1000, "hour")])
+async def test_a_series_sums_to_the_per_country_counts_of_the_same_window(
+    api: httpx.AsyncClient, hours: int, step: str
+) -> None:
+    await api.post("/events", json=starts_in("YA", 2, timedelta(minutes=70)))
+    await api.post("/events", json=starts_in("YB", 3, timedelta(hours=26)))
+    await api.post("/events", json=starts_in("YA", 1, timedelta(days=8)))
+
+    body = await series(api, hours, step)
+
+    assert sums(body["series"]) == await starts(api, hours)
+    assert body["hours"] == hours and body["step"] == step
+    assert body["from"].endswith(":00.000+00:00") and body["to"].endswith(":00.000+00:00")
+
+
+async def test_series_buckets_are_utc_aligned_ordered_and_never_empty(api: httpx.AsyncClient) -> None:
+    at = now() - timedelta(hours=5)
+    await api.post("/events", json=[start(new_player(), uuid.uuid4(), at, c) for c in ("ZB", "ZA", "ZA")])
+
+    hourly = (await series(api, 24, "hour"))["series"]
+    daily = (await series(api, 24 * 7, "day"))["series"]
+
+    hour = at.replace(minute=0, second=0).isoformat(timespec="milliseconds")
+    assert {"bucket_start": hour, "country": "ZA", "session_starts": 2} in hourly
+    assert {"bucket_start": hour, "country": "ZB", "session_starts": 1} in hourly
+    assert [(p["bucket_start"], p["country"]) for p in hourly] == sorted(
+        (p["bucket_start"], p["country"]) for p in hourly
+    )
+    assert all(p["session_starts"] > 0 for p in hourly + daily)
+    assert all(p["bucket_start"].endswith("T00:00:00.000+00:00") for p in daily)
+    assert len({p["bucket_start"] for p in hourly}) <= 25
+
+
+async def test_a_series_can_be_of_one_country(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("XQ", 2, timedelta(minutes=3)) + starts_in("XR", 1, timedelta(minutes=3)))
+
+    body = await series(api, 1, "hour", country="xq")
+
+    assert {p["country"] for p in body["series"]} == {"XQ"}
+    assert sums(body["series"]) == {"XQ": 2}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"hours": "1001", "step": "hour"}, "hours"),
+        ({"hours": "8761", "step": "day"}, "hours"),
+        ({"hours": "0", "step": "day"}, "hours"),
+        ({"hours": "24", "step": "week"}, "step"),
+        ({"hours": "24"}, "step"),
+        ({"hours": "24", "step": "hour", "country": "FIN"}, "country"),
+    ],
+)
+async def test_a_series_needs_a_valid_window_step_and_country(
+    api: httpx.AsyncClient, params: dict[str, str], field: str
+) -> None:
+    response = await api.get("/session-starts/series", params=params)
+
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == field
+
+
+async def test_graphql_answers_the_same_series(api: httpx.AsyncClient) -> None:
+    await api.post("/events", json=starts_in("XS", 2, timedelta(minutes=2)))
+    query = '{ sessionStartsSeries(hours: 2, step: HOUR, country: "XS") { bucketStart country sessionStarts } }'
+
+    response = await api.post("/graphql", json={"query": query})
+    too_long = await api.post(
+        "/graphql", json={"query": "{ sessionStartsSeries(hours: 1001, step: HOUR) { country } }"}
+    )
+
+    rows = response.json()["data"]["sessionStartsSeries"]
+    rest = (await series(api, 2, "hour", country="XS"))["series"]
+    assert [(r["country"], r["sessionStarts"]) for r in rows] == [(p["country"], p["session_starts"]) for p in rest]
+    assert sum(r["sessionStarts"] for r in rows) == 2
+    assert too_long.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
