@@ -53,6 +53,12 @@ def test_out_of_range_numbers_name_the_range() -> None:
         Settings.from_env({"CASSANDRA_PROTOCOL_VERSION": "6"})
 
 
+def test_start_shards_must_be_a_power_of_two() -> None:
+    assert Settings.from_env({"START_SHARDS": "64"}).start_shards == 64
+    with pytest.raises(ConfigError, match="START_SHARDS must be a power of two"):
+        Settings.from_env({"START_SHARDS": "12"})
+
+
 def test_choices_are_case_insensitive_and_named_when_wrong() -> None:
     assert Settings.from_env({"CASSANDRA_DRIVER": "Cassandra-Driver"}).driver == "cassandra-driver"
     assert Settings.from_env({"CASSANDRA_READ_CONSISTENCY": "local_one"}).read_consistency == "LOCAL_ONE"

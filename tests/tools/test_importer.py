@@ -17,6 +17,7 @@ import pytest
 from graphql_service.core.service import SessionService
 from graphql_service.domain.errors import StorageUnavailable
 from graphql_service.settings import Settings
+from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 from graphql_service.tools import cli
 from graphql_service.tools.importer import ImportOptions, ImportSummary, import_file, retry
@@ -214,6 +215,28 @@ def test_import_command_prints_a_readable_summary(
     assert "accepted 8" in rows
     assert "import mixed.jsonl" not in err
     assert len(rejects.read_text().splitlines()) == 7
+
+
+async def test_import_settles_the_start_buckets_it_touched_before_it_exits(
+    tmp_path: Path, database: Database, settings: Settings, statements: list[str]
+) -> None:
+    own = settings.with_overrides(keyspace=f"{settings.keyspace}_import_{uuid.uuid4().hex[:4]}")
+    await migrations.apply(database, own)
+    try:
+        late = now() - timedelta(hours=2)
+        events = [start(new_player("late"), uuid.uuid4(), late - timedelta(minutes=7 * i), "QZ") for i in range(50)]
+        path = write(tmp_path / "late.jsonl", [line(e) for e in events])
+
+        summary = await import_file(path, own, ImportOptions(), database=database)
+        statements.clear()
+        report = await (await SessionService.create(database, own)).session_starts(24)
+
+        assert summary.accepted == 50 and summary.settled_buckets >= 50
+        assert [(c.country, c.session_starts) for c in report.countries] == [("QZ", 50)]
+        # Counted ahead of the question: the first query reads stored counts only.
+        assert "read_minute_starts" not in statements
+    finally:
+        await migrations.drop_keyspace(database, own.keyspace)
 
 
 def test_import_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
