@@ -84,6 +84,8 @@ class ImportSummary:
     retries: int = 0
     # Per-country start buckets recounted before exiting (minutes, hours, days).
     settled_buckets: int = 0
+    # Part of `elapsed_seconds`: waiting for the last writes to be quiet, then recounting.
+    settle_seconds: float = 0.0
     elapsed_seconds: float = 0.0
     rejects_file: str | None = None
     retention_clock: RetentionClock = "event"
@@ -97,6 +99,7 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         summary = {**asdict(self), "events_per_second": round(self.events_per_second, 1)}
         summary["elapsed_seconds"] = round(self.elapsed_seconds, 3)
+        summary["settle_seconds"] = round(self.settle_seconds, 3)
         return summary
 
 
@@ -232,7 +235,9 @@ class Importer:
                     )
                 run.show_progress()
         if self.options.settle and not summary.stopped:
+            settling = time.monotonic()
             summary.settled_buckets = await settle_after_writes(self.service.starts, began)
+            summary.settle_seconds = time.monotonic() - settling
         summary.elapsed_seconds = time.monotonic() - started
         if summary.rejected == 0:
             rejects_path.unlink(missing_ok=True)
@@ -389,7 +394,8 @@ def format_summary(summary: ImportSummary) -> str:
     lines.append(row("expired", summary.expired, f"past retention (counted from {summary.retention_clock} time)"))
     lines.append(row("rejected", summary.rejected, f"see {summary.rejects_file}" if summary.rejects_file else ""))
     if summary.settled_buckets:
-        lines.append(row("settled", summary.settled_buckets, "per-country start buckets recounted, ready to query"))
+        note = f"per-country start buckets recounted in {summary.settle_seconds:.1f} s, ready to query"
+        lines.append(row("settled", summary.settled_buckets, note))
     if summary.retries:
         lines.append(row("retries", summary.retries, "batches re-sent after Cassandra was unavailable"))
     lines.append(row("events/s", f"{summary.events_per_second:,.0f}", "accepted events per second"))
