@@ -170,9 +170,9 @@ TABLE: tuple[Setting, ...] = (
         "start_shards",
         "int",
         8,
-        "partitions one minute of session starts is spread over, a power of two; about one per 1,000 "
-        "starts/s at peak (docs/architecture.md). Safe to change while running: each minute records its count",
-        1,
+        "partitions one minute of session starts is spread over, a power of two from 8; about one per "
+        "1,000 starts/s at peak (docs/architecture.md). Safe to change while running: each minute records its count",
+        8,
         1024,
     ),
     Setting(
@@ -418,7 +418,7 @@ class Settings:
         shards = values.get("start_shards")
         if shards is not None and shards & (shards - 1):
             # A loser's row is deleted at each power of two up to the minute's count (core/starts.py).
-            raise ConfigError(f"START_SHARDS must be a power of two (1, 2, 4, … 1024), got {shards}")
+            raise ConfigError(f"START_SHARDS must be a power of two (8, 16, 32, … 1024), got {shards}")
         multiproc_dir = values.get("metrics_multiprocess_dir")
         if multiproc_dir is not None and not multiproc_dir.is_dir():
             raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR must be an existing directory, got {str(multiproc_dir)!r}")

@@ -53,10 +53,12 @@ def test_out_of_range_numbers_name_the_range() -> None:
         Settings.from_env({"CASSANDRA_PROTOCOL_VERSION": "6"})
 
 
-def test_start_shards_must_be_a_power_of_two() -> None:
+def test_start_shards_must_be_a_power_of_two_from_8() -> None:
     assert Settings.from_env({"START_SHARDS": "64"}).start_shards == 64
     with pytest.raises(ConfigError, match="START_SHARDS must be a power of two"):
         Settings.from_env({"START_SHARDS": "12"})
+    with pytest.raises(ConfigError, match="START_SHARDS must be between 8 and 1024"):
+        Settings.from_env({"START_SHARDS": "4"})
 
 
 def test_choices_are_case_insensitive_and_named_when_wrong() -> None:

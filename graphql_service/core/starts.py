@@ -66,8 +66,10 @@ def shard_counts_up_to(most: int) -> list[int]:
 
 class SessionStarts:
     def __init__(self, repo: SessionStartsRepository, time_to_live: TimeToLive, *, shards: int = SHARDS) -> None:
-        if shards < 1 or shards & (shards - 1):
-            raise ValueError(f"shards must be a power of two, got {shards}")
+        # Never fewer than SHARDS: minutes from before cql/007 recorded no count and were
+        # written over SHARDS partitions, so a recount reads at least that many.
+        if shards < SHARDS or shards & (shards - 1):
+            raise ValueError(f"shards must be a power of two from {SHARDS}, got {shards}")
         self._repo = repo
         self._ttl_for = time_to_live
         self._shards = shards

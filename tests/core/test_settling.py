@@ -143,7 +143,7 @@ async def test_starts_written_with_different_shard_counts_are_all_counted_once(
 ) -> None:
     repo = await SessionStartsRepository.create(database, own_keyspace.keyspace)
     ttl = Retention.from_settings(own_keyspace).time_to_live
-    narrow, wide = SessionStarts(repo, ttl, shards=2), SessionStarts(repo, ttl, shards=64)
+    narrow, wide = SessionStarts(repo, ttl, shards=8), SessionStarts(repo, ttl, shards=64)
     at = floor(Level.MINUTE, utc_now()) - timedelta(days=9)
     player, session = new_player("shards"), uuid.uuid4()
     loser = Event(EventKind.START, player, session, at, "WB")
@@ -153,7 +153,7 @@ async def test_starts_written_with_different_shard_counts_are_all_counted_once(
     await wide.record(loser)
     await narrow.record(winner)
 
-    # The loser, written over 64 shards, is deleted by a process that uses 2.
+    # The loser, written over 64 shards, is deleted by a process that uses 8.
     await narrow.forget(
         player,
         StoredEvent(session, EventKind.START, loser.ts, loser.country),
@@ -165,9 +165,11 @@ async def test_starts_written_with_different_shard_counts_are_all_counted_once(
     assert await stored_day_counts(database, own_keyspace, day) == {"WA": 40, "WB": 1}
 
 
-def test_a_shard_count_must_be_a_power_of_two() -> None:
+def test_a_shard_count_must_be_a_power_of_two_from_8() -> None:
     with pytest.raises(ValueError, match="power of two"):
         SessionStarts(None, lambda t, now: None, shards=12)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="from 8"):
+        SessionStarts(None, lambda t, now: None, shards=4)  # type: ignore[arg-type]
 
 
 def test_the_settler_leaves_buckets_written_in_the_last_seconds_to_the_queries() -> None:
