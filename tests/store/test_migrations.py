@@ -20,6 +20,7 @@ TABLES = {
     "session_start_counts",
     "session_start_buckets",
     "session_events_by_player",
+    "changed_start_days_by_minute",
 }
 
 

@@ -29,7 +29,8 @@ def test_an_unmigrated_keyspace_is_one_line_naming_migrate(
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: keyspace 'never_migrated_here' is missing migrations "
-        "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times: "
+        "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times, "
+        "007_start_rollups: "
         "run `player-session-service migrate` (or `make migrate`) first"
     ]
     assert "Traceback" not in done.stderr
