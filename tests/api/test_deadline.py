@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ async def echo(request: Request) -> PlainTextResponse:
 
 
 async def trickle(request: Request) -> StreamingResponse:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(3):
             await asyncio.sleep(0.2)
             yield b"x"
@@ -60,7 +61,7 @@ async def test_a_request_within_its_budget_is_untouched() -> None:
 
 
 async def test_time_spent_waiting_for_the_body_does_not_count() -> None:
-    async def slow_body():  # type: ignore[no-untyped-def]
+    async def slow_body() -> AsyncIterator[bytes]:
         for _ in range(4):
             await asyncio.sleep(0.1)
             yield b"abc"
