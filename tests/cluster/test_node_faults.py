@@ -96,8 +96,17 @@ def servers(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
     }
     acsylla = cluster.settings.with_overrides(driver="acsylla")
     python = cluster.settings.with_overrides(driver="cassandra-driver")
-    with served(acsylla, logs / "acsylla.log", **env) as a, served(python, logs / "cassandra-driver.log", **env) as b:
+    # One process asks a second replica after 200 ms, the other waits for its timeout: a
+    # frozen node is covered both ways.
+    speculative = {**env, "CASSANDRA_SPECULATIVE_DELAY_MS": "200"}
+    with (
+        served(acsylla, logs / "acsylla.log", **speculative) as a,
+        served(python, logs / "cassandra-driver.log", **env) as b,
+    ):
         yield [a, b]
+
+
+LABELS = ("acsylla, speculative 200 ms", "cassandra-driver")
 
 
 @dataclass
@@ -105,17 +114,21 @@ class Traffic:
     """What the clients sent and were told."""
 
     acknowledged: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    statuses: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     slowest: float = 0.0
     late: int = 0
     events: int = 0
 
     def summary(self) -> str:
-        answers = ", ".join(f"{n:,} x {status}" for status, n in sorted(self.statuses.items()))
+        answers = "; ".join(
+            f"{label}: "
+            + ", ".join(f"{n:,} x {status}" for (lb, status), n in sorted(self.statuses.items()) if lb == label)
+            for label in LABELS
+        )
         return (
             f"{self.events:,} events acknowledged, {len(self.acknowledged):,} sessions complete; "
-            f"answers: {answers}; slowest {self.slowest:.2f}s"
+            f"answers ({answers}); slowest {self.slowest:.2f}s"
         )
 
 
@@ -140,7 +153,7 @@ class Clients:
         took = time.monotonic() - began
         self.traffic.slowest = max(self.traffic.slowest, took)
         self.traffic.late += took > REQUEST_TIMEOUT + SLACK_SECONDS
-        self.traffic.statuses[response.status_code] += 1
+        self.traffic.statuses[LABELS[self.servers.index(str(client.base_url).rstrip("/"))], response.status_code] += 1
         if response.status_code == 503 and "retry-after" not in response.headers:
             self.traffic.errors.append(f"{method} {url}: 503 without Retry-After")
         elif response.status_code not in (200, 503):
