@@ -49,7 +49,7 @@ from graphql_service.api.graphql.schema import schema as graphql_schema
 from graphql_service.api.openapi import DOCUMENT
 
 # Hypothesis warns when the global `random` state changes while it generates a case, taking it
-# for a strategy that uses `random`. Here it is other threads of this test process: the
+# for a strategy that uses `random`. Most likely other threads of this test process do it: the
 # cassandra-driver's reconnection jitter and replica shuffling draw from it at any moment.
 # Seen once in a busy run as a "flaky" failure of the cassandra-driver half.
 pytestmark = pytest.mark.filterwarnings(
