@@ -135,3 +135,17 @@ async def test_an_internal_error_is_masked_but_keeps_its_code(settings: Settings
 
     assert error["message"] == "Unexpected error."
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+
+
+async def test_a_document_over_the_token_limit_is_graphql_parse_failed(client: httpx.AsyncClient) -> None:
+    [error] = await errors_of(client, "{ " + "__typename " * 2100 + "}")
+
+    assert "tokens" in error["message"]
+    assert error["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
+
+
+async def test_introspection_turned_off_is_graphql_validation_failed(settings: Settings, database: Backend) -> None:
+    async with serving(create_app(settings.with_overrides(graphql_introspection=False), database=database)) as client:
+        errors = await errors_of(client, "{ __schema { queryType { name } } }")
+
+    assert errors and {e["extensions"]["code"] for e in errors} == {"GRAPHQL_VALIDATION_FAILED"}

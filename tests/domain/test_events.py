@@ -197,3 +197,12 @@ def test_every_answer_has_one_timestamp_form(instant: datetime) -> None:
 
 def test_milliseconds_are_kept_and_finer_digits_dropped() -> None:
     assert format_timestamp(datetime(2026, 11, 26, 12, 0, 5, 520_999, tzinfo=UTC)) == "2026-11-26T12:00:05.520+00:00"
+
+
+def test_csharp_round_trip_timestamps_with_seven_digits_are_read() -> None:
+    # DateTime.UtcNow.ToString("o"), the form the README advises for C# clients.
+    [event] = validate(
+        [{"event": "end", "player_id": "p", "session_id": str(uuid.uuid4()), "ts": "2026-11-26T11:59:59.1234567Z"}]
+    )
+
+    assert event.ts == datetime(2026, 11, 26, 11, 59, 59, 123000, tzinfo=UTC)
