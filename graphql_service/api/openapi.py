@@ -50,10 +50,10 @@ _INSTANT = {
     "examples": ["2026-11-26T12:00:00.000+00:00"],
 }
 # What a client should send as an event's `ts`: an ISO-8601 date and time, seconds and up to
-# seven fractional digits optional (C#'s `DateTime.UtcNow.ToString("o")` writes seven), `Z` or `±HH:MM` optional. (The server takes more: whatever
-# Python's `datetime.fromisoformat` takes. RFC 3339's `date-time` format would be wrong both
-# ways: it requires an offset, and allows leap seconds and a lower-case `z`, which the server
-# refuses.)
+# seven fractional digits optional (C#'s `DateTime.UtcNow.ToString("o")` writes seven), `Z` or
+# `±HH:MM` optional. (The server takes more: whatever Python's `datetime.fromisoformat` takes.
+# RFC 3339's `date-time` format would be wrong both ways: it requires an offset, and allows
+# leap seconds and a lower-case `z`, which the server refuses.)
 _LOCAL_OR_OFFSET_TIME = (
     "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
     "(:[0-5][0-9](\\.[0-9]{1,7})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
