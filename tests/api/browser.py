@@ -37,7 +37,11 @@ def chromium() -> Iterator[BrowserContext]:
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium package", pytrace=False)
     with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="browser-profile-") as profile:
         context = playwright.chromium.launch_persistent_context(
-            profile, executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS, viewport={"width": 1280, "height": 800}
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=LAUNCH_ARGS,
+            viewport={"width": 1280, "height": 800},
         )
         try:
             yield context
