@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from graphql_service.api.compression import BodyTooLarge, CorruptBody, inflate_body
+from graphql_service.api.dashboard import STATIC_DIR
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
@@ -202,6 +203,16 @@ async def test_large_responses_are_gzipped_for_clients_that_accept_it(client: ht
     assert int(document.headers["content-length"]) < len(plain.content)
     assert document.json() == plain.json()  # httpx inflated it
     assert "content-encoding" not in plain.headers
+
+
+async def test_streamed_files_are_compressed_whole(client: httpx.AsyncClient) -> None:
+    # A FileResponse arrives in chunks: each is compressed as it streams, none is lost.
+    path = STATIC_DIR / "vendor" / "chart.umd.min.js"
+    response = await client.get("/dashboard/static/vendor/chart.umd.min.js", headers={"accept-encoding": "gzip"})
+
+    assert response.headers["content-encoding"] == "gzip"
+    assert "content-length" not in response.headers
+    assert response.content == path.read_bytes()
 
 
 async def test_small_responses_are_not_compressed(client: httpx.AsyncClient) -> None:

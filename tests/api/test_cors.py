@@ -98,6 +98,17 @@ async def test_a_refused_preflight_is_a_400_in_json_naming_what_is_refused(cors_
     assert header.json()["details"][0]["message"].startswith("x-debug not allowed")
 
 
+async def test_the_host_allow_list_is_checked_before_cors(settings: Settings, database: Backend) -> None:
+    configured = settings.with_overrides(cors_allow_origins=(GAME,), allowed_hosts=("api.example.com",))
+    async with serving(create_app(configured, database=database)) as client:
+        wrong_host = await client.options("/events", headers=preflight(GAME))
+        right_host = await client.options("/events", headers={**preflight(GAME), "host": "api.example.com"})
+
+    assert wrong_host.status_code == 400
+    assert "ALLOWED_HOSTS" in wrong_host.json()["error"]
+    assert right_host.status_code == 200
+
+
 async def test_a_star_lets_any_origin_in(settings: Settings, database: Backend) -> None:
     async with serving(create_app(settings.with_overrides(cors_allow_origins=("*",)), database=database)) as client:
         preflighted = await client.options("/graphql", headers=preflight("https://anywhere.example"))
