@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Route, expect
 
 from ..events import new_player, now, session_pair
 from .browser import WAIT_MS, chromium
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "test-artifacts" / "graphiql.png"
 
 
 def test_graphiql_runs_a_query_with_every_other_origin_blocked(live_server: str) -> None:
@@ -49,6 +52,8 @@ def test_graphiql_runs_a_query_with_every_other_origin_blocked(live_server: str)
         result = page.locator(".graphiql-response")
         expect(result).to_contain_text(str(session), timeout=WAIT_MS)
         expect(result).to_contain_text('"durationSeconds": 720')
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
 
     assert elsewhere == []
     assert failures == []
