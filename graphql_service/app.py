@@ -21,6 +21,7 @@ from .api.auth import AllowedHosts, ApiKeys
 from .api.compression import InflateBodies
 from .api.cors import Cors
 from .api.dashboard import dashboard_routes
+from .api.deadline import Deadline
 from .api.errors import HANDLERS
 from .api.graphiql import graphiql_routes
 from .api.graphql.context import GraphQLApp
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
         # also count what the body limit refuses. Every answer may be compressed; CORS sits
         # outside the API keys (a preflight has none, and a page must be able to read a 401)
         # and the body checks; the body limit bounds the compressed body, InflateBodies the
-        # inflated one.
+        # inflated one; the deadline counts neither the body's arrival nor its inflating.
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
             Middleware(InflateBodies, limit=settings.max_body_bytes),
+            Middleware(Deadline, seconds=settings.request_timeout_seconds),
         ],
         lifespan=lifespan,
     )

@@ -138,7 +138,16 @@ TABLE: tuple[Setting, ...] = (
         5,
     ),
     Setting("CASSANDRA_CONNECT_TIMEOUT", "connect_timeout_seconds", "int", 10, "seconds to connect", 1, 600),
-    Setting("CASSANDRA_REQUEST_TIMEOUT", "request_timeout_seconds", "int", 10, "seconds per statement", 1, 600),
+    Setting(
+        "CASSANDRA_REQUEST_TIMEOUT",
+        "request_timeout_seconds",
+        "int",
+        10,
+        "seconds Cassandra may take: per statement, and for all the statements of one HTTP request "
+        "together (past it: 503 + Retry-After)",
+        1,
+        600,
+    ),
     Setting(
         "RETENTION_SECONDS",
         "retention_seconds",

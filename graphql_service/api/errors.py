@@ -55,9 +55,14 @@ async def storage_rejected(request: Request, exc: Exception) -> Response:
     return error_json(500, StorageRejected.public_message)
 
 
+def unavailable() -> JSONResponse:
+    """503 + Retry-After: Cassandra failed or took too long; every write is idempotent."""
+    return error_json(503, StorageUnavailable.public_message, headers={"Retry-After": "1"})
+
+
 async def storage_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("storage unavailable on %s: %s", request.url.path, exc)
-    return error_json(503, StorageUnavailable.public_message, headers={"Retry-After": "1"})
+    return unavailable()
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

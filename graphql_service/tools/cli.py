@@ -71,7 +71,7 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _cassandra(settings: Settings, action: str) -> int:
+def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     from . import devnode
 
     spec = devnode.default_spec(settings)
@@ -79,14 +79,34 @@ def _cassandra(settings: Settings, action: str) -> int:
         if not settings.uses_local_node:
             print(f"CASSANDRA_CONTACT_POINTS is set ({','.join(settings.contact_points)}): using that cluster")
             return 0
-        devnode.start(settings, spec)
+        if nodes == 1:
+            devnode.start(settings, spec)
+            return 0
+        specs = devnode.default_cluster_specs(settings, nodes)
+        devnode.start_cluster(settings, specs)
+        print(
+            f"{nodes} nodes in datacenter {devnode.DATACENTER}. To use them:\n"
+            f"  export CASSANDRA_CONTACT_POINTS={','.join(s.address for s in specs)}\n"
+            f"  export CASSANDRA_REPLICATION=\"{{'class': 'NetworkTopologyStrategy', "
+            f"'{devnode.DATACENTER}': {min(nodes, 3)}}}\"\n"
+            "  (and CASSANDRA_KEYSPACE of a keyspace not yet made with another replication)"
+        )
     elif action == "stop":
-        print("stopped" if devnode.stop(spec) else "no node started by this project is running")
+        # Every node this project started: the single one and any local cluster's.
+        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(settings)) if devnode.stop(s)]
+        print(f"stopped {', '.join(stopped)}" if stopped else "no node started by this project is running")
     elif action == "status":
-        current = devnode.status(spec)
-        version = devnode.version_of(spec)
-        print(current.describe() + (f"; Apache Cassandra {version}" if version and current.managed else ""))
-        return 0 if current.running else 3
+        cluster = devnode.existing_cluster_specs(settings)
+        running = False
+        for each in (spec, *cluster):
+            current = devnode.status(each)
+            if each is not spec and not current.managed:
+                print(f"cluster node {each.address}: not running")
+                continue
+            version = devnode.version_of(each)
+            print(current.describe() + (f"; Apache Cassandra {version}" if version and current.managed else ""))
+            running = running or current.running
+        return 0 if running else 3
     elif action == "fetch":
         version, lib = devnode.fetch(settings)
         print(f"Apache Cassandra {version} cached in {lib}")
@@ -103,6 +123,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply cql/*.cql to the configured keyspace")
     node = sub.add_parser("cassandra", help="manage the local development Cassandra node")
     node.add_argument("action", choices=["start", "stop", "status", "fetch"])
+    node.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="start: 1 (the development node on 127.0.0.1) or a cluster of N nodes on 127.0.0.1..N, "
+        "one datacenter, for replication factor 3 (status and stop cover every node)",
+    )
     import_parser = sub.add_parser("import", help="load events from a JSON Lines file (.gz, .bz2 too)")
     loadgen_parser = sub.add_parser("loadgen", help="drive a running service over HTTP, or write a data set")
     if "import" in wanted or argv is None:
@@ -133,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import loadgen
 
             return loadgen.main(args)
-        return _cassandra(settings, args.action)
+        return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
