@@ -15,13 +15,17 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Route
 
 from .api import openapi, rest
 from .api.auth import AllowedHosts, ApiKeys
+from .api.compression import InflateBodies
+from .api.cors import Cors
 from .api.dashboard import dashboard_routes
 from .api.deadline import Deadline
 from .api.errors import HANDLERS
+from .api.graphiql import graphiql_routes
 from .api.graphql.context import GraphQLApp
 from .api.graphql.schema import build_schema
 from .api.health import healthz, metrics_endpoint, readyz
@@ -87,14 +91,20 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *dashboard_routes(),
+            *(graphiql_routes() if settings.graphiql else []),
         ],
         exception_handlers=dict(HANDLERS),
         # Outermost first: the request id is set before anything logs, and the metrics
-        # also count what the body limit refuses.
+        # also count what the body limit refuses. Every answer may be compressed; CORS sits
+        # outside the API keys (a preflight has none, and a page must be able to read a 401)
+        # and the body checks; the body limit bounds the compressed body, InflateBodies the
+        # inflated one; the deadline counts neither the body's arrival nor its inflating.
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
+            *compressed_responses(settings),
             Middleware(AllowedHosts, hosts=settings.allowed_hosts),
+            *cors(settings),
             Middleware(
                 ApiKeys,
                 write_keys=settings.api_keys,
@@ -103,12 +113,25 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             ),
             Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
+            Middleware(InflateBodies, limit=settings.max_body_bytes),
             Middleware(Deadline, seconds=settings.request_timeout_seconds),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     return app
+
+
+def compressed_responses(settings: Settings) -> list[Middleware]:
+    if not settings.gzip_min_bytes:
+        return []
+    # Level 6, zlib's default: nearly the ratio of 9 at a fraction of the CPU per response.
+    return [Middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=6)]
+
+
+def cors(settings: Settings) -> list[Middleware]:
+    # Unset: no CORS headers at all, and a preflight gets 405 like any other OPTIONS.
+    return [Middleware(Cors, origins=settings.cors_allow_origins)] if settings.cors_allow_origins else []
 
 
 def app_from_env() -> Starlette:

@@ -9,6 +9,7 @@ by tests/test_settings.py) both come from it. Nothing else in the package reads
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ MAX_TTL_SECONDS = 20 * 365 * 24 * 3600
 LOCAL_REPLICATION = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", re.IGNORECASE)
 __all__ = ["ConfigError", "Settings"]
 
 
@@ -33,7 +35,7 @@ __all__ = ["ConfigError", "Settings"]
 class Setting:
     env: str
     attr: str
-    kind: Literal["str", "int", "bool", "choice", "hosts", "list", "path", "keyspace"]
+    kind: Literal["str", "int", "bool", "choice", "hosts", "list", "origins", "path", "keyspace"]
     default: Any
     meaning: str
     low: int = 0
@@ -248,6 +250,25 @@ TABLE: tuple[Setting, ...] = (
         "comma-separated Host names served (`*.example.com` for subdomains); others get 400",
         shown="*(none: any Host)*",
     ),
+    Setting(
+        "CORS_ALLOW_ORIGINS",
+        "cors_allow_origins",
+        "origins",
+        (),
+        "comma-separated origins (`https://game.example.com`) whose web pages may call the API (CORS), "
+        "or `*` for any; API keys go in headers, never cookies",
+        shown="*(none: no CORS headers)*",
+    ),
+    Setting(
+        "GZIP_MIN_BYTES",
+        "gzip_min_bytes",
+        "int",
+        1024,
+        "responses at least this large are gzip-compressed for clients that send `Accept-Encoding: gzip`; "
+        "`0` turns response compression off",
+        0,
+        64 * 1024 * 1024,
+    ),
     Setting("MASK_ERRORS", "mask_errors", "bool", True, "hide unexpected internal GraphQL errors"),
     Setting(
         "LOG_FORMAT",
@@ -353,6 +374,13 @@ def _parse(setting: Setting, raw: str) -> Any:
         raise ConfigError(f"{key} must be one of {', '.join(sorted(setting.choices))}, got {raw!r}")
     if setting.kind in ("hosts", "list"):
         return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if setting.kind == "origins":
+        origins = tuple(p.strip() for p in raw.split(",") if p.strip())
+        for origin in origins:
+            # A browser's Origin header is exactly scheme://host[:port]; anything more would never match.
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ConfigError(f"{key} takes origins like https://game.example.com (no path, no /), got {origin!r}")
+        return origins
     if setting.kind == "path":
         return Path(raw)
     if setting.kind == "keyspace":
@@ -397,6 +425,8 @@ class Settings:
     read_api_keys: tuple[str, ...] = _default("read_api_keys")
     metrics_token: str | None = _default("metrics_token")
     allowed_hosts: tuple[str, ...] = _default("allowed_hosts")
+    cors_allow_origins: tuple[str, ...] = _default("cors_allow_origins")
+    gzip_min_bytes: int = _default("gzip_min_bytes")
     mask_errors: bool = _default("mask_errors")
     log_format: LogFormat = _default("log_format")
     log_level: str = _default("log_level")

@@ -121,7 +121,10 @@ DOCUMENT: dict[str, Any] = {
             "Game clients post `start` and `end` events; a session is complete once both have "
             'arrived, in any order. Every error is JSON: `{"error": "...", "details": [...]}`; '
             "bad input gets a 4xx, never a 5xx. Every answer carries `X-Request-ID` (the "
-            "client's, when it is a short printable token). The GraphQL API at `/graphql` "
+            "client's, when it is a short printable token). Request bodies may be sent with "
+            "`Content-Encoding: gzip` or `deflate`; large answers are gzip-compressed for clients "
+            "that send `Accept-Encoding: gzip`. Web pages on the origins the server names in "
+            "`CORS_ALLOW_ORIGINS` may call it (CORS). The GraphQL API at `/graphql` "
             "offers the same operations; its schema is `schema.graphql`."
         ),
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
@@ -145,7 +148,9 @@ DOCUMENT: dict[str, Any] = {
                     "`Accept` names `application/json`. With `sent_at` (the client's clock when it "
                     "sent the batch) every `ts` is first moved by (the server's receive time - "
                     "`sent_at`), correcting a device clock that is wrong. Re-sending a batch is "
-                    "harmless. Needs a key only when the server sets `API_KEYS`."
+                    "harmless. Needs a key only when the server sets `API_KEYS`. The body may be "
+                    "compressed (`Content-Encoding: gzip` or `deflate`); `MAX_BODY_BYTES` then limits "
+                    "it both as sent and once decompressed."
                 ),
                 "security": _INGEST_SECURITY,
                 "requestBody": {
@@ -611,7 +616,8 @@ DOCUMENT: dict[str, Any] = {
             "BadRequest": {
                 "description": (
                     "Bad input, naming every problem (and nothing from a batch stored); also a URL "
-                    "that is not UTF-8, or a Host the server does not serve (`ALLOWED_HOSTS`)."
+                    "that is not UTF-8, a Host the server does not serve (`ALLOWED_HOSTS`), or a "
+                    "compressed body that is corrupt or cut short."
                 ),
                 "content": _json(_ref("schemas", "Error")),
             },
@@ -625,11 +631,17 @@ DOCUMENT: dict[str, Any] = {
                 "content": _json(_ref("schemas", "Error")),
             },
             "PayloadTooLarge": {
-                "description": "The request body is larger than `MAX_BODY_BYTES` (64 KiB by default).",
+                "description": (
+                    "The request body is larger than `MAX_BODY_BYTES` (64 KiB by default), as sent or, "
+                    "when compressed, once decompressed."
+                ),
                 "content": _json(_ref("schemas", "Error")),
             },
             "UnsupportedMediaType": {
-                "description": "The request's `Content-Type` is not `application/json`.",
+                "description": (
+                    "The request's `Content-Type` is not `application/json`, or its `Content-Encoding` is "
+                    "neither `gzip`, `deflate` nor `identity`."
+                ),
                 "content": _json(_ref("schemas", "Error")),
             },
             "StorageUnavailable": {

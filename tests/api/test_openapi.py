@@ -9,6 +9,8 @@ schema in it against the JSON Schema 2020-12 meta-schema, and answers with `json
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,7 +33,7 @@ from ..events import end, iso, new_player, now, session_pair, start
 from ..servers import serving
 
 # Not REST: GraphQL has its own schema (schema.graphql), the dashboard is a page for people.
-NOT_REST = ("/graphql", "/dashboard")
+NOT_REST = ("/graphql", "/dashboard", "/static")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 REGISTRY = jsonschema_rs.Registry([("urn:openapi", DOCUMENT)])
 
@@ -240,6 +242,22 @@ async def test_ingest_answers_match(client: httpx.AsyncClient) -> None:
     assert [r.status_code for r in (invalid, not_json, empty, wrong_type, too_large)] == [400, 400, 400, 415, 413]
     assert len(invalid.json()["details"]) == 2
     for response in (invalid, not_json, empty, wrong_type, too_large):
+        assert_documented("POST", "/events", response)
+
+
+@pytest.mark.anyio
+async def test_compressed_ingest_answers_match(client: httpx.AsyncClient) -> None:
+    _, pair = session_pair(new_player("openapi-gzip"), now() - timedelta(minutes=30))
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    body = json.dumps(pair).encode()
+
+    ok = await client.post("/events", content=gzip.compress(body), headers=headers)
+    corrupt = await client.post("/events", content=body, headers=headers)
+    bomb = await client.post("/events", content=gzip.compress(b" " * 1_000_000 + body), headers=headers)
+    unknown = await client.post("/events", content=body, headers={**headers, "content-encoding": "br"})
+
+    assert [r.status_code for r in (ok, corrupt, bomb, unknown)] == [200, 400, 413, 415]
+    for response in (ok, corrupt, bomb, unknown):
         assert_documented("POST", "/events", response)
 
 

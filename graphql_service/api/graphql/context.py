@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from ...core.service import SessionService
 from ..auth import accepted, presented_key, unauthorized
 from ..errors import error_json, unless_json
+from ..graphiql import graphiql_page
 from .loaders import Loaders
 
 
@@ -93,6 +94,10 @@ class GraphQLApp(GraphQL[Context, None]):
         if self.read_keys and not accepted(key, self.read_keys):
             return unauthorized("GraphQL")
         return None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Strawberry's page loads React and GraphiQL from a CDN; ours are served from here.
+        return graphiql_page()
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
