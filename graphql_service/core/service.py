@@ -12,6 +12,7 @@ from typing import TypeVar
 from ..domain.arguments import checked_hours, checked_limit, checked_player_id
 from ..domain.errors import InvalidInput
 from ..domain.events import SubmitResult
+from ..domain.paging import Position, SessionsPage, decode_cursor, encode_cursor
 from ..domain.retention import Retention
 from ..domain.sessions import CountryStarts, PlayerStats, Session, SessionStartsReport
 from ..settings import Settings
@@ -92,6 +93,24 @@ class SessionService:
         return await self._folding.without_stale(
             player_id, sessions, lambda: self._repo.recent_sessions(player_id, limit)
         )
+
+    async def sessions_page(self, player_id: object, limit: object = None, before: object = None) -> SessionsPage:
+        """One page of the player's complete sessions, newest end first: the newest `limit`,
+        or with `before` (a previous page's `next_cursor`) the `limit` after that page."""
+        player, count = checked_player_id(player_id), checked_limit(limit)
+        after = None if before is None or before == "" else decode_cursor(before)
+
+        async def read() -> list[Session]:
+            # One row more than asked: whether anything is older decides next_cursor.
+            if after is None:
+                return await self._repo.recent_sessions(player, count + 1)
+            return await self._repo.sessions_after(player, after.end_ts, after.session_id, count + 1)
+
+        await self._folding.fold(player)
+        sessions = await self._folding.without_stale(player, await read(), read)
+        page = sessions[:count]
+        more = len(sessions) > count
+        return SessionsPage(page, encode_cursor(Position.after(page[-1])) if more else None)
 
     async def player_stats(self, player_id: object) -> PlayerStats:
         stats = (await self.player_stats_many([player_id]))[0]

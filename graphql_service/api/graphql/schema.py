@@ -22,7 +22,7 @@ from strawberry.types import Info
 
 from .context import Context
 from .errors import ServiceErrors, is_internal
-from .types import CountrySessionStarts, EventInput, PlayerStats, SessionType, SubmitEventsResult
+from .types import CountrySessionStarts, EventInput, PlayerStats, SessionPage, SessionType, SubmitEventsResult
 
 # One request may name at most this many fields deep / aliases / tokens. With 20 aliases
 # a query reads at most 20 player partitions: bounded work per request.
@@ -39,6 +39,16 @@ class Player:
     async def sessions(self, info: Info[Context, Any], last: int | None = 20) -> list[SessionType]:
         found = await info.context.loaders.recent_sessions.load((str(self.id), last))
         return [SessionType.from_domain(s) for s in found]
+
+    @strawberry.field(
+        description="A page of the player's complete sessions, newest end first: the newest `last`, "
+        "or with `before` (a page's `nextCursor`) the `last` after that page. Pages neither repeat "
+        "nor skip a session, also while new ones arrive."
+    )
+    async def sessions_page(
+        self, info: Info[Context, Any], last: int | None = 20, before: str | None = None
+    ) -> SessionPage:
+        return SessionPage.from_domain(await info.context.service.sessions_page(str(self.id), last, before))
 
     @strawberry.field(description="Totals over the player's retained complete sessions.")
     async def stats(self, info: Info[Context, Any]) -> PlayerStats:
