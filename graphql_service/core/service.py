@@ -5,7 +5,7 @@ here, once, for both."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -21,6 +21,7 @@ from ..store.sessions import SessionRepository
 from ..store.starts import SessionStartsRepository
 from .folding import Folding
 from .ingest import Ingest
+from .live import Feeds
 from .outcomes import Observe, Outcome
 from .starts import SessionStarts
 
@@ -47,6 +48,7 @@ class SessionService:
         self._starts = starts
         self._ingest = Ingest(repo, starts, settings, self._observe)
         self._folding = Folding(repo, starts, self._observe)
+        self.feeds = Feeds(settings.subscription_poll_seconds)
 
     @classmethod
     async def create(cls, db: Backend, settings: Settings) -> SessionService:
@@ -135,3 +137,21 @@ class SessionService:
         checked = checked_hours(hours)
         start, end, ranked = await self._starts.count(checked, now)
         return SessionStartsReport(checked, start, end, [CountryStarts(c, n) for c, n in ranked])
+
+    # -- live updates (GraphQL subscriptions): what the database says, polled ------------
+
+    def session_starts_updates(self, hours: object) -> AsyncGenerator[list[CountryStarts], None]:
+        """`session_starts(hours).countries` now, then whenever it changes (the window moving
+        on alone is not a change). Arguments are checked here, before anything is watched."""
+        checked = checked_hours(hours)
+
+        async def countries() -> list[CountryStarts]:
+            return (await self.session_starts(checked)).countries
+
+        return self.feeds.watch(("session_starts", checked), countries)
+
+    def player_sessions_updates(self, player_id: object, limit: object = None) -> AsyncGenerator[list[Session], None]:
+        """`recent_sessions(player_id, limit)` now, then whenever it changes (a session
+        completes, or a later event changes one)."""
+        player, count = checked_player_id(player_id), checked_limit(limit)
+        return self.feeds.watch(("player_sessions", player, count), lambda: self._recent(player, count))

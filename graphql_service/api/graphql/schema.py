@@ -6,6 +6,8 @@ service checks arguments, the ServiceErrors extension turns its errors into Grap
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Iterator
+from contextlib import aclosing
 from typing import Any
 
 import strawberry
@@ -21,7 +23,7 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from .context import Context
-from .errors import ServiceErrors, is_internal
+from .errors import ServiceErrors, is_internal, to_graphql
 from .types import CountrySessionStarts, EventInput, PlayerStats, SessionPage, SessionType, SubmitEventsResult
 
 # One request may name at most this many fields deep / aliases / tokens. With 20 aliases
@@ -78,6 +80,45 @@ class Mutation:
         return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
 
 
+@strawberry.type
+class Subscription:
+    """Live updates over graphql-transport-ws: each process reads what the database says every
+    SUBSCRIPTION_POLL_SECONDS (one read per distinct subscription, however many subscribers)
+    and pushes the first answer at once, then each change."""
+
+    @strawberry.subscription(
+        description="`sessionStartsByCountry(hours)` now, then whenever a count changes "
+        "(at most once per poll interval, never more than once a second)."
+    )
+    async def session_starts_by_country(
+        self, info: Info[Context, Any], hours: int
+    ) -> AsyncGenerator[list[CountrySessionStarts], None]:
+        async with aclosing(info.context.service.session_starts_updates(hours)) as updates:
+            async for countries in updates:
+                yield [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in countries]
+
+    @strawberry.subscription(
+        description="`player(id).sessions(last)` now, then whenever it changes (a session completes)."
+    )
+    async def player_sessions(
+        self, info: Info[Context, Any], id: strawberry.ID, last: int | None = 20
+    ) -> AsyncGenerator[list[SessionType], None]:
+        async with aclosing(info.context.service.player_sessions_updates(str(id), last)) as updates:
+            async for sessions in updates:
+                yield [SessionType.from_domain(s) for s in sessions]
+
+
+class StreamedServiceErrors(ServiceErrors):
+    """ServiceErrors for every result a subscription pushes too (over HTTP an operation has
+    one result, which on_operation sees; a stream has many)."""
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [to_graphql(e) for e in errors]
+        yield
+
+
 class ServiceSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Strawberry logs every error with a traceback; the caller's mistakes are answered,
@@ -91,13 +132,13 @@ def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        ServiceErrors,
+        StreamedServiceErrors,
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
-    return ServiceSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return ServiceSchema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
 
 
 schema = build_schema()
