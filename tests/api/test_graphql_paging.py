@@ -43,9 +43,10 @@ async def test_next_cursor_walks_every_session_once_like_rest(client: httpx.Asyn
 
     assert walked == ids[::-1]
     assert pages == 3
-    assert rest.json()["next_cursor"] == (await graphql(client, PAGE, id=player, last=3))["data"]["player"][
-        "sessionsPage"
-    ]["nextCursor"]
+    assert (
+        rest.json()["next_cursor"]
+        == (await graphql(client, PAGE, id=player, last=3))["data"]["player"]["sessionsPage"]["nextCursor"]
+    )
 
 
 async def test_a_bad_cursor_is_bad_user_input(client: httpx.AsyncClient) -> None:
