@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .api import openapi, rest
 from .api.auth import AllowedHosts, ApiKeys
@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
         graphql_ide="graphiql" if settings.graphiql else None,
         write_keys=settings.api_keys,
         read_keys=settings.read_api_keys,
+        max_connections=settings.ws_max_connections,
+        max_subscriptions_per_connection=settings.ws_max_subscriptions,
+        idle_seconds=settings.ws_idle_seconds,
     )
     app = Starlette(
         routes=[
@@ -90,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             Route("/metrics", metrics_endpoint(metrics.registry(settings.metrics_multiprocess_dir)), methods=["GET"]),
             Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
             *dashboard_routes(),
             *(graphiql_routes() if settings.graphiql else []),
         ],

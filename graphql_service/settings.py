@@ -271,6 +271,44 @@ TABLE: tuple[Setting, ...] = (
     ),
     Setting("MASK_ERRORS", "mask_errors", "bool", True, "hide unexpected internal GraphQL errors"),
     Setting(
+        "SUBSCRIPTION_POLL_SECONDS",
+        "subscription_poll_seconds",
+        "int",
+        2,
+        "how often each process reads what its GraphQL subscriptions watch (one read per distinct "
+        "subscription and interval, however many subscribers)",
+        1,
+        3600,
+    ),
+    Setting(
+        "WS_MAX_CONNECTIONS",
+        "ws_max_connections",
+        "int",
+        1000,
+        "GraphQL websocket connections one process holds; more are refused (`503`)",
+        1,
+        1_000_000,
+    ),
+    Setting(
+        "WS_MAX_SUBSCRIPTIONS",
+        "ws_max_subscriptions",
+        "int",
+        20,
+        "operations one GraphQL websocket connection may run at once; more get an `error` message",
+        1,
+        10_000,
+    ),
+    Setting(
+        "WS_IDLE_SECONDS",
+        "ws_idle_seconds",
+        "int",
+        300,
+        "a GraphQL websocket connection without a subscription for this long is closed (code 4000); "
+        "one that sends no `connection_init` is closed after at most 10 s (4408)",
+        1,
+        86_400,
+    ),
+    Setting(
         "LOG_FORMAT",
         "log_format",
         "choice",
@@ -428,6 +466,10 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = _default("cors_allow_origins")
     gzip_min_bytes: int = _default("gzip_min_bytes")
     mask_errors: bool = _default("mask_errors")
+    subscription_poll_seconds: int = _default("subscription_poll_seconds")
+    ws_max_connections: int = _default("ws_max_connections")
+    ws_max_subscriptions: int = _default("ws_max_subscriptions")
+    ws_idle_seconds: int = _default("ws_idle_seconds")
     log_format: LogFormat = _default("log_format")
     log_level: str = _default("log_level")
     # Set: prometheus-client keeps values in files there and /metrics sums every worker's.

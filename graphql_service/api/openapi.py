@@ -71,6 +71,12 @@ _SENT_AT = {
     ),
     "examples": ["2026-11-26T12:00:05Z"],
 }
+# The shape of a cursor (domain/paging.py); a string of this shape may still name no position.
+_CURSOR = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9_-]{34}$",
+    "description": "An opaque cursor: a page's `next_cursor`.",
+}
 _PLAYER_ID = {
     "type": "string",
     "minLength": 1,
@@ -188,10 +194,13 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "getSessions",
                 "tags": ["reads"],
-                "summary": "A player's last complete sessions, newest end first",
+                "summary": "A player's complete sessions, newest end first, a page at a time",
                 "description": (
-                    "An unknown player has an empty list. For callers of the original API (Postman), "
-                    "`player_id` and `limit` may instead be sent as a JSON object in the body of the "
+                    "An unknown player has an empty list. Pass a page's `next_cursor` back as `before` "
+                    "for the next older page (no session repeated or skipped, also while new ones "
+                    "arrive); `next_cursor` is `null` when nothing is older. For callers of the original "
+                    "API (Postman), `player_id`, `limit` and `before` may instead be sent as a JSON "
+                    "object in the body of the "
                     '`GET` (`{"player_id": "alice"}`); the query string wins when both are given. '
                     "Needs a key only when the server sets `READ_API_KEYS`."
                 ),
@@ -209,6 +218,14 @@ DOCUMENT: dict[str, Any] = {
                             "maximum": MAX_SESSIONS_LIMIT,
                             "default": DEFAULT_SESSIONS_LIMIT,
                         },
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "required": False,
+                        "description": "A previous page's `next_cursor`: return the sessions after that page. "
+                        "Anything else is a 400.",
+                        "schema": _CURSOR,
                     },
                 ],
                 "responses": {
@@ -510,8 +527,12 @@ DOCUMENT: dict[str, Any] = {
                         "items": _ref("schemas", "Session"),
                         "maxItems": MAX_SESSIONS_LIMIT,
                     },
+                    "next_cursor": {
+                        "oneOf": [_CURSOR, {"type": "null"}],
+                        "description": "Pass as `before` for the next older page; `null`: nothing is older.",
+                    },
                 },
-                "required": ["player_id", "sessions"],
+                "required": ["player_id", "sessions", "next_cursor"],
                 "additionalProperties": False,
             },
             "SessionStarts": {

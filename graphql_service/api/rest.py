@@ -112,13 +112,20 @@ async def get_sessions(request: Request) -> Response:
         raise InvalidInput('request body must be a JSON object such as {"player_id": "..."}')
     player_id = request.query_params.get("player_id", params.get("player_id"))
     limit = request.query_params.get("limit", params.get("limit"))
+    before = request.query_params.get("before", params.get("before"))
     if player_id is None:
         raise InvalidInput(
             "player_id is required (query string ?player_id=... or JSON body)",
             [Problem(field="player_id", message="is required")],
         )
-    sessions = await service.recent_sessions(player_id, limit)
-    return JSONResponse({"player_id": player_id, "sessions": [session_json(s) for s in sessions]})
+    page = await service.sessions_page(player_id, limit, before)
+    return JSONResponse(
+        {
+            "player_id": player_id,
+            "sessions": [session_json(s) for s in page.sessions],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 async def get_session_starts(request: Request) -> Response:

@@ -5,7 +5,7 @@ here, once, for both."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -19,6 +19,7 @@ from ..domain.arguments import (
 )
 from ..domain.errors import InvalidInput
 from ..domain.events import SubmitResult
+from ..domain.paging import Position, SessionsPage, decode_cursor, encode_cursor
 from ..domain.retention import Retention
 from ..domain.sessions import (
     CountryStarts,
@@ -34,6 +35,7 @@ from ..store.sessions import SessionRepository
 from ..store.starts import SessionStartsRepository
 from .folding import Folding
 from .ingest import Ingest
+from .live import Feeds
 from .outcomes import Observe, Outcome
 from .starts import SessionStarts
 
@@ -60,6 +62,7 @@ class SessionService:
         self._starts = starts
         self._ingest = Ingest(repo, starts, settings, self._observe)
         self._folding = Folding(repo, starts, self._observe)
+        self.feeds = Feeds(settings.subscription_poll_seconds)
 
     @property
     def starts(self) -> SessionStarts:
@@ -117,6 +120,24 @@ class SessionService:
             player_id, sessions, lambda: self._repo.recent_sessions(player_id, limit)
         )
 
+    async def sessions_page(self, player_id: object, limit: object = None, before: object = None) -> SessionsPage:
+        """One page of the player's complete sessions, newest end first: the newest `limit`,
+        or with `before` (a previous page's `next_cursor`) the `limit` after that page."""
+        player, count = checked_player_id(player_id), checked_limit(limit)
+        after = None if before is None or before == "" else decode_cursor(before)
+
+        async def read() -> list[Session]:
+            # One row more than asked: whether anything is older decides next_cursor.
+            if after is None:
+                return await self._repo.recent_sessions(player, count + 1)
+            return await self._repo.sessions_after(player, after.end_ts, after.session_id, count + 1)
+
+        await self._folding.fold(player)
+        sessions = await self._folding.without_stale(player, await read(), read)
+        page = sessions[:count]
+        more = len(sessions) > count
+        return SessionsPage(page, encode_cursor(Position.after(page[-1])) if more else None)
+
     async def player_stats(self, player_id: object) -> PlayerStats:
         stats = (await self.player_stats_many([player_id]))[0]
         if isinstance(stats, InvalidInput):
@@ -151,3 +172,21 @@ class SessionService:
         start, end, rows = await self._starts.series(checked, checked_step_, wanted, now)
         points = [SeriesPoint(at, c, n) for at, c, n in rows]
         return SessionStartsSeries(checked, checked_step_.value, start, end, points)
+
+    # -- live updates (GraphQL subscriptions): what the database says, polled ------------
+
+    def session_starts_updates(self, hours: object) -> AsyncGenerator[list[CountryStarts], None]:
+        """`session_starts(hours).countries` now, then whenever it changes (the window moving
+        on alone is not a change). Arguments are checked here, before anything is watched."""
+        checked = checked_hours(hours)
+
+        async def countries() -> list[CountryStarts]:
+            return (await self.session_starts(checked)).countries
+
+        return self.feeds.watch(("session_starts", checked), countries)
+
+    def player_sessions_updates(self, player_id: object, limit: object = None) -> AsyncGenerator[list[Session], None]:
+        """`recent_sessions(player_id, limit)` now, then whenever it changes (a session
+        completes, or a later event changes one)."""
+        player, count = checked_player_id(player_id), checked_limit(limit)
+        return self.feeds.watch(("player_sessions", player, count), lambda: self._recent(player, count))

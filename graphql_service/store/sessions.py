@@ -106,6 +106,21 @@ class SessionRepository:
                 "WHERE player_id = ? LIMIT ?",
                 False,
             ),
+            # The page after a cursor, in two slices: the clustering order is mixed (end DESC,
+            # id ASC) while a tuple relation `(end_ts, session_id) < (?, ?)` compares each
+            # column in its natural order, so it would repeat or skip sessions that end in
+            # the same millisecond. Rows after (e, s): those at e with a larger id, then
+            # every row that ends before e.
+            "sessions_ending_with_later_id": (
+                f"SELECT player_id, end_ts, session_id, start_ts, country FROM {ks}.completed_sessions_by_player "
+                "WHERE player_id = ? AND end_ts = ? AND session_id > ? LIMIT ?",
+                False,
+            ),
+            "sessions_ending_before": (
+                f"SELECT player_id, end_ts, session_id, start_ts, country FROM {ks}.completed_sessions_by_player "
+                "WHERE player_id = ? AND end_ts < ? LIMIT ?",
+                False,
+            ),
             "player_completed_sessions": (
                 f"SELECT player_id, end_ts, session_id, start_ts, country FROM {ks}.completed_sessions_by_player "
                 f"WHERE player_id = ? LIMIT {STATS_MAX_SESSIONS}",
@@ -183,6 +198,15 @@ class SessionRepository:
 
     async def recent_sessions(self, player_id: str, limit: int) -> list[Session]:
         return [_session(row) for row in await self._db.execute(self._s["recent_sessions"], (player_id, limit))]
+
+    async def sessions_after(self, player_id: str, end_ts: datetime, session_id: UUID, limit: int) -> list[Session]:
+        """The next `limit` listed sessions after the row (end_ts, session_id) in listing
+        order (newest end first, then session id): both slices at once, concatenated."""
+        same_end, older = await asyncio.gather(
+            self._db.execute(self._s["sessions_ending_with_later_id"], (player_id, end_ts, session_id, limit)),
+            self._db.execute(self._s["sessions_ending_before"], (player_id, end_ts, limit)),
+        )
+        return [_session(row) for row in [*same_end, *older][:limit]]
 
     async def all_sessions(self, player_id: str) -> list[Session]:
         """Every retained listed session of the player (at most STATS_MAX_SESSIONS), newest first."""

@@ -17,6 +17,7 @@ STORAGE_UNAVAILABLE is ours (REST's 503).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
@@ -108,3 +109,11 @@ class ServiceErrors(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [to_graphql(e, validation_failed=self._validation_failed, mask=self.mask) for e in errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Over HTTP an operation has one result, which on_operation sees; a subscription
+        # pushes many, each through here.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [to_graphql(e, mask=self.mask) for e in errors]
+        yield

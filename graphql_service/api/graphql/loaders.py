@@ -19,8 +19,8 @@ class RecentSessionsLoader(DataLoader[SessionsKey, list[Session]]):
     """Every `player.sessions` field of one query, in one call of the service: one read per
     distinct player, all players concurrently."""
 
-    def __init__(self, service: SessionService) -> None:
-        super().__init__()
+    def __init__(self, service: SessionService, cache: bool = True) -> None:
+        super().__init__(cache=cache)
         self._service = service
 
     # An exception in the list fails that key's load only (aiodataloader's contract).
@@ -31,8 +31,8 @@ class RecentSessionsLoader(DataLoader[SessionsKey, list[Session]]):
 class PlayerStatsLoader(DataLoader[str, PlayerStats]):
     """`player.stats` of one query: one (bounded) read per distinct player."""
 
-    def __init__(self, service: SessionService) -> None:
-        super().__init__()
+    def __init__(self, service: SessionService, cache: bool = True) -> None:
+        super().__init__(cache=cache)
         self._service = service
 
     async def batch_load_fn(self, keys: Sequence[str]) -> list[PlayerStats | InvalidInput]:  # type: ignore[override]
@@ -40,6 +40,6 @@ class PlayerStatsLoader(DataLoader[str, PlayerStats]):
 
 
 class Loaders:
-    def __init__(self, service: SessionService) -> None:
-        self.recent_sessions = RecentSessionsLoader(service)
-        self.player_stats = PlayerStatsLoader(service)
+    def __init__(self, service: SessionService, cache: bool = True) -> None:
+        self.recent_sessions = RecentSessionsLoader(service, cache)
+        self.player_stats = PlayerStatsLoader(service, cache)

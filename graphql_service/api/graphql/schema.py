@@ -6,6 +6,8 @@ service checks arguments, the ServiceErrors extension turns its errors into Grap
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +32,7 @@ from .types import (
     PlayerStats,
     SeriesPoint,
     SeriesStep,
+    SessionPage,
     SessionType,
     SubmitEventsResult,
 )
@@ -49,6 +52,16 @@ class Player:
     async def sessions(self, info: Info[Context, Any], last: int | None = 20) -> list[SessionType]:
         found = await info.context.loaders.recent_sessions.load((str(self.id), last))
         return [SessionType.from_domain(s) for s in found]
+
+    @strawberry.field(
+        description="A page of the player's complete sessions, newest end first: the newest `last`, "
+        "or with `before` (a page's `nextCursor`) the `last` after that page. Pages neither repeat "
+        "nor skip a session, also while new ones arrive."
+    )
+    async def sessions_page(
+        self, info: Info[Context, Any], last: int | None = 20, before: str | None = None
+    ) -> SessionPage:
+        return SessionPage.from_domain(await info.context.service.sessions_page(str(self.id), last, before))
 
     @strawberry.field(description="Totals over the player's retained complete sessions.")
     async def stats(self, info: Info[Context, Any]) -> PlayerStats:
@@ -95,6 +108,34 @@ class Mutation:
         return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
 
 
+@strawberry.type
+class Subscription:
+    """Live updates over graphql-transport-ws: each process reads what the database says every
+    SUBSCRIPTION_POLL_SECONDS (one read per distinct subscription, however many subscribers)
+    and pushes the first answer at once, then each change."""
+
+    @strawberry.subscription(
+        description="`sessionStartsByCountry(hours)` now, then whenever a count changes "
+        "(at most once per poll interval, never more than once a second)."
+    )
+    async def session_starts_by_country(
+        self, info: Info[Context, Any], hours: int
+    ) -> AsyncGenerator[list[CountrySessionStarts], None]:
+        async with aclosing(info.context.service.session_starts_updates(hours)) as updates:
+            async for countries in updates:
+                yield [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in countries]
+
+    @strawberry.subscription(
+        description="`player(id).sessions(last)` now, then whenever it changes (a session completes)."
+    )
+    async def player_sessions(
+        self, info: Info[Context, Any], id: strawberry.ID, last: int | None = 20
+    ) -> AsyncGenerator[list[SessionType], None]:
+        async with aclosing(info.context.service.player_sessions_updates(str(id), last)) as updates:
+            async for sessions in updates:
+                yield [SessionType.from_domain(s) for s in sessions]
+
+
 class ServiceSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Strawberry logs every error with a traceback; the caller's mistakes are answered,
@@ -108,13 +149,18 @@ def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        # Codes every error, and masks unexpected ones (MASK_ERRORS) in the same pass.
+        # Codes every error, and masks unexpected ones (MASK_ERRORS) in the same pass; also
+        # each result a subscription pushes.
         lambda: ServiceErrors(mask=mask_errors),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return ServiceSchema(
-        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS)
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )
 
 

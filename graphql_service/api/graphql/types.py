@@ -10,6 +10,7 @@ import strawberry
 
 from ...domain import sessions as domain
 from ...domain.events import EventKind
+from ...domain.paging import SessionsPage
 from ...domain.sessions import Session
 
 
@@ -66,6 +67,18 @@ class SessionType:
             end_ts=session.end_ts,
             duration_seconds=session.duration_seconds,
         )
+
+
+@strawberry.type(description="One page of a player's sessions, newest end first.")
+class SessionPage:
+    sessions: list[SessionType]
+    next_cursor: str | None = strawberry.field(
+        description="Pass as `before` for the next older page; null when nothing is older."
+    )
+
+    @classmethod
+    def from_domain(cls, page: SessionsPage) -> SessionPage:
+        return cls(sessions=[SessionType.from_domain(s) for s in page.sessions], next_cursor=page.next_cursor)
 
 
 @strawberry.type
