@@ -154,11 +154,12 @@ async def test_bad_arguments_are_bad_user_input_and_start_no_poller(app: App) ->
         await subscribe(ws, "h", STARTS, hours=0)
         await subscribe(ws, "p", PLAYER_SESSIONS, id="", last=5)
 
-        for op, field in (("h", "hours"), ("p", "player_id")):
+        # Named as the GraphQL arguments, as in queries.
+        for op, argument in (("h", "hours"), ("p", "id")):
             received = await message(ws, op)
             errors = received["payload"] if received["type"] == "error" else received["payload"]["errors"]
             assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT", received
-            assert errors[0]["message"].startswith(field)
+            assert errors[0]["message"].startswith(f"{argument} ")
         assert client.app.state.service.feeds.pollers == 0  # type: ignore[attr-defined]
 
 
