@@ -8,9 +8,7 @@ import FILE                 load events from JSON Lines (.gz/.bz2 too) through t
 loadgen                     drive a running service over HTTP; or write a data set
 
 Options that stand for a setting (`serve --port` for PORT, ...) are made from that setting's
-row in settings.TABLE, so their help cannot disagree with the README's configuration table:
-the value is checked by the setting's own parser and handed on as the environment variable,
-which is what uvicorn's worker processes read.
+row in settings.TABLE (options.py) and handed on as the environment variable.
 
 Every operator mistake ends as one `error: ...` line and a non-zero exit; `--debug` (or
 LOG_LEVEL=DEBUG) adds the traceback. Tools are imported when their command runs, so `serve`
@@ -22,8 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import shutil
 import sys
 import textwrap
 import traceback
@@ -33,101 +29,21 @@ from importlib import metadata
 from .. import __version__
 from ..domain.errors import ConfigError, ServiceError, StorageRejected
 from ..ops.logs import configure_logging
-from ..settings import TABLE, Setting, Settings
+from ..settings import Settings
 from ..store import backends, migrations
+from .options import (
+    IMPORT_READS,
+    LOGGING,
+    MIGRATE_READS,
+    NODE_READS,
+    SERVE_READS,
+    environment,
+    overrides,
+    setting_option,
+    width,
+)
 
 DISTRIBUTION = "player-session-service"
-SETTINGS = {setting.env: setting for setting in TABLE}
-# The settings each command reads, for its `--help` (the README's table explains them all).
-CONNECTION = (
-    "CASSANDRA_DRIVER",
-    "CASSANDRA_CONTACT_POINTS",
-    "CASSANDRA_PORT",
-    "CASSANDRA_LOCAL_DC",
-    "CASSANDRA_KEYSPACE",
-    "CASSANDRA_USERNAME",
-    "CASSANDRA_PASSWORD",
-    "CASSANDRA_TLS_CA_FILE",
-    "CASSANDRA_TLS",
-    "CASSANDRA_TLS_VERIFY",
-    "CASSANDRA_PROTOCOL_VERSION",
-    "CASSANDRA_CONNECT_TIMEOUT",
-    "CASSANDRA_REQUEST_TIMEOUT",
-)
-LOCAL_NODE = tuple(s.env for s in TABLE if s.meaning.startswith("local node:"))
-LOGGING = ("LOG_FORMAT", "LOG_LEVEL")
-MIGRATE_READS = (*CONNECTION, "CASSANDRA_REPLICATION", "CQL_DIR", *LOGGING)
-IMPORT_READS = (
-    *CONNECTION,
-    "CASSANDRA_READ_CONSISTENCY",
-    "CASSANDRA_WRITE_CONSISTENCY",
-    "RETENTION_SECONDS",
-    "RETENTION_CLOCK",
-    "MAX_FUTURE_SECONDS",
-    "CQL_DIR",
-    *LOGGING,
-)
-SERVE_READS = tuple(s.env for s in TABLE if s.env not in LOCAL_NODE and s.env != "CASSANDRA_REPLICATION")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
-NODE_READS = ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *LOCAL_NODE)
-
-
-def _plain(markdown: str) -> str:
-    """A README cell as terminal text: no code marks, emphasis or links."""
-    text = _LINK.sub(r"\1 in the README", markdown.replace("`", ""))
-    return text.replace("*(", "(").replace(")*", ")")
-
-
-def _help(markdown: str) -> str:
-    # Option help goes through %-formatting (for %(default)s); an epilog does not.
-    return _plain(markdown).replace("%", "%%")
-
-
-def _width() -> int:
-    # The width argparse wraps option help to (COLUMNS, else the terminal's).
-    return max(shutil.get_terminal_size().columns - 2, 40)
-
-
-def _default(setting: Setting) -> str:
-    return _plain(setting.describe_default())
-
-
-def _environment(names: Sequence[str]) -> str:
-    """A command's epilog: the variables it reads, each with its default."""
-    lines = ["environment (README, Configuration):"]
-    for name in names:
-        setting = SETTINGS[name]
-        entry = f"{name} (default {_default(setting)}): {_plain(setting.meaning)}"
-        lines.append(textwrap.fill(entry, width=_width(), initial_indent="  ", subsequent_indent="      "))
-    return "\n".join(lines)
-
-
-def _setting_option(parser: argparse.ArgumentParser, flag: str, env: str, *, metavar: str) -> None:
-    """`flag` overrides the environment variable `env`: same parser, same default."""
-    setting = SETTINGS[env]
-
-    def checked(text: str) -> str:
-        try:
-            setting.parse(text)
-        except ConfigError as exc:
-            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{env} ")) from None
-        return text
-
-    parser.add_argument(
-        flag,
-        type=checked,
-        metavar=metavar,
-        dest=f"setting:{env}",
-        help=_help(f"{setting.meaning} (overrides {env}; default {setting.describe_default()})"),
-    )
-
-
-def _overrides(args: argparse.Namespace) -> dict[str, str]:
-    return {
-        name.removeprefix("setting:"): value
-        for name, value in vars(args).items()
-        if name.startswith("setting:") and value is not None
-    }
 
 
 def _version() -> str:
@@ -244,8 +160,8 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         return sub.add_parser(
             name,
             help=summary,
-            description=textwrap.fill(description, width=_width()),
-            epilog=_environment(reads),
+            description=textwrap.fill(description, width=width()),
+            epilog=environment(reads),
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[debug],
         )
@@ -256,10 +172,10 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "Check that Cassandra answers and the keyspace is migrated, then serve HTTP with uvicorn.",
         SERVE_READS,
     )
-    _setting_option(serve, "--host", "HOST", metavar="ADDRESS")
-    _setting_option(serve, "--port", "PORT", metavar="PORT")
-    _setting_option(serve, "--workers", "WEB_CONCURRENCY", metavar="N")
-    _setting_option(serve, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    setting_option(serve, "--host", "HOST", metavar="ADDRESS")
+    setting_option(serve, "--port", "PORT", metavar="PORT")
+    setting_option(serve, "--workers", "WEB_CONCURRENCY", metavar="N")
+    setting_option(serve, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
     migrate = command(
         "migrate",
         "create the keyspace and apply the CQL migrations it lacks",
@@ -267,7 +183,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "running it again applies nothing new.",
         MIGRATE_READS,
     )
-    _setting_option(migrate, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    setting_option(migrate, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
     node = command(
         "cassandra",
         "manage the local development Cassandra node",
@@ -283,7 +199,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "each rejected line goes to a reject file with the reason.",
         IMPORT_READS,
     )
-    _setting_option(import_parser, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    setting_option(import_parser, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
     loadgen_parser = command(
         "loadgen",
         "drive a running service over HTTP, or write a data set",
@@ -313,7 +229,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     try:
         # An option is its variable given on the command line: the workers uvicorn starts
         # read the environment, not our arguments.
-        os.environ.update(_overrides(args))
+        os.environ.update(overrides(args))
         settings = Settings.from_env()
         debug = debug or settings.log_level == "DEBUG"
         configure_logging(settings)

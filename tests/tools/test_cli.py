@@ -18,6 +18,7 @@ import graphql_service
 from graphql_service.settings import TABLE, Settings
 from graphql_service.store import backends
 from graphql_service.tools.cli import build_parser
+from graphql_service.tools.options import overrides
 
 ALL_MIGRATIONS = "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times"
 MIGRATE = "run `player-session-service migrate` (or `make migrate`)"
@@ -247,12 +248,10 @@ def test_each_command_help_lists_the_variables_it_reads_with_their_defaults() ->
 
 
 def test_setting_options_are_handed_on_as_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    from graphql_service.tools.cli import _overrides
-
     args = build_parser(["serve"]).parse_args(["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "2"])
 
-    assert _overrides(args) == {"HOST": "0.0.0.0", "PORT": "9000", "WEB_CONCURRENCY": "2"}
-    for env, value in _overrides(args).items():
+    assert overrides(args) == {"HOST": "0.0.0.0", "PORT": "9000", "WEB_CONCURRENCY": "2"}
+    for env, value in overrides(args).items():
         monkeypatch.setenv(env, value)
     settings = Settings.from_env()
     assert (settings.host, settings.http_port, settings.workers) == ("0.0.0.0", 9000, 2)
