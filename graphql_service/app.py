@@ -18,6 +18,7 @@ from starlette.routing import Route
 from .api import openapi, rest
 from .api.auth import AllowedHosts, ApiKeys
 from .api.dashboard import dashboard_routes
+from .api.deadline import Deadline
 from .api.errors import HANDLERS
 from .api.graphql.context import GraphQLApp
 from .api.graphql.schema import build_schema
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             ),
             Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
+            Middleware(Deadline, seconds=settings.request_timeout_seconds),
         ],
         lifespan=lifespan,
     )

@@ -141,7 +141,27 @@ TABLE: tuple[Setting, ...] = (
         5,
     ),
     Setting("CASSANDRA_CONNECT_TIMEOUT", "connect_timeout_seconds", "int", 10, "seconds to connect", 1, 600),
-    Setting("CASSANDRA_REQUEST_TIMEOUT", "request_timeout_seconds", "int", 10, "seconds per statement", 1, 600),
+    Setting(
+        "CASSANDRA_REQUEST_TIMEOUT",
+        "request_timeout_seconds",
+        "int",
+        10,
+        "seconds Cassandra may take: per statement, and for all the statements of one HTTP request "
+        "together (past it: 503 + Retry-After)",
+        1,
+        600,
+    ),
+    Setting(
+        "CASSANDRA_SPECULATIVE_DELAY_MS",
+        "speculative_delay_ms",
+        "int",
+        0,
+        "after this many ms without an answer a statement is also sent to the next replica (once); "
+        "0 = off. Near the p99 latency on a cluster with RF ≥ 3, a stalled node costs this delay "
+        "instead of a timeout",
+        0,
+        60000,
+    ),
     Setting(
         "RETENTION_SECONDS",
         "retention_seconds",
@@ -355,6 +375,7 @@ class Settings:
     protocol_version: int = _default("protocol_version")
     connect_timeout_seconds: int = _default("connect_timeout_seconds")
     request_timeout_seconds: int = _default("request_timeout_seconds")
+    speculative_delay_ms: int = _default("speculative_delay_ms")
     retention_seconds: int = _default("retention_seconds")
     retention_clock: RetentionClock = _default("retention_clock")
     max_future_seconds: int = _default("max_future_seconds")

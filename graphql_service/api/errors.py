@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from ..domain.arguments import Argument, InvalidArgument
 from ..domain.errors import InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,22 @@ def client_gone(method: str, path: str) -> JSONResponse:
     return error_json(CLIENT_CLOSED_REQUEST, "client disconnected")
 
 
+# What REST calls each argument the service checks (GraphQL has its own names).
+REST_ARGUMENT_NAMES = {
+    Argument.PLAYER_ID: "player_id",
+    Argument.LIMIT: "limit",
+    Argument.HOURS: "hours",
+    Argument.SENT_AT: "sent_at",
+}
+
+
 async def invalid_input(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, InvalidInput)
     status = 413 if isinstance(exc, PayloadTooLarge) else 400
-    return error_json(status, exc.message, [p.as_dict() for p in exc.problems])
+    message, problems = exc.message, exc.problems
+    if isinstance(exc, InvalidArgument):
+        message, problems = exc.named(REST_ARGUMENT_NAMES)
+    return error_json(status, message, [p.as_dict() for p in problems])
 
 
 async def storage_rejected(request: Request, exc: Exception) -> Response:
@@ -55,9 +68,14 @@ async def storage_rejected(request: Request, exc: Exception) -> Response:
     return error_json(500, StorageRejected.public_message)
 
 
+def unavailable() -> JSONResponse:
+    """503 + Retry-After: Cassandra failed or took too long; every write is idempotent."""
+    return error_json(503, StorageUnavailable.public_message, headers={"Retry-After": "1"})
+
+
 async def storage_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("storage unavailable on %s: %s", request.url.path, exc)
-    return error_json(503, StorageUnavailable.public_message, headers={"Retry-After": "1"})
+    return unavailable()
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

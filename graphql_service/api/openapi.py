@@ -41,17 +41,35 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-# An ISO-8601 instant as the service writes it: UTC with an explicit offset.
-_INSTANT = {"type": "string", "format": "date-time", "examples": ["2026-11-26T12:00:00.000+00:00"]}
+# An ISO-8601 instant as the service writes it, everywhere: UTC, milliseconds, `+00:00`
+# (domain/events.format_timestamp).
+_INSTANT = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}\\+00:00$",
+    "examples": ["2026-11-26T12:00:00.000+00:00"],
+}
 # What a client should send as an event's `ts`: an ISO-8601 date and time, seconds and up to
-# six fractional digits optional, `Z` or `±HH:MM` optional. (The server takes more: whatever
-# Python's `datetime.fromisoformat` takes. RFC 3339's `date-time` format would be wrong both
-# ways: it requires an offset, and allows leap seconds and a lower-case `z`, which the server
-# refuses.)
+# seven fractional digits optional (C#'s `DateTime.UtcNow.ToString("o")` writes seven), `Z` or
+# `±HH:MM` optional. (The server takes more: whatever Python's `datetime.fromisoformat` takes.
+# RFC 3339's `date-time` format would be wrong both ways: it requires an offset, and allows
+# leap seconds and a lower-case `z`, which the server refuses.)
 _LOCAL_OR_OFFSET_TIME = (
     "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
-    "(:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
+    "(:[0-5][0-9](\\.[0-9]{1,7})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?$"
 )
+# The optional `sent_at` of a batch: the client's clock when it sent it, read like `ts`.
+_SENT_AT = {
+    "type": "string",
+    "pattern": _LOCAL_OR_OFFSET_TIME,
+    "description": (
+        "The client's clock when it sent the batch, read like `ts` (without an offset: UTC). Every "
+        "event's `ts` is moved by (the server's receive time - `sent_at`) before it is checked and "
+        "stored, so a device clock that is wrong (or local time sent without an offset, when "
+        "`sent_at` is written the same way) is corrected. Not a timestamp: 400 naming `sent_at`."
+    ),
+    "examples": ["2026-11-26T12:00:05Z"],
+}
 _PLAYER_ID = {
     "type": "string",
     "minLength": 1,
@@ -122,8 +140,11 @@ DOCUMENT: dict[str, Any] = {
                     "The batch is validated whole before anything is written: one invalid event "
                     "rejects the batch (400, nothing stored). Events already older than the "
                     "retention period are counted but not stored, and still answered with "
-                    "`POST success`. Re-sending a batch is harmless. Needs a key only when the "
-                    "server sets `API_KEYS`."
+                    '`POST success`, or with the counts `{"accepted": n, "expired": m}` when '
+                    "`Accept` names `application/json`. With `sent_at` (the client's clock when it "
+                    "sent the batch) every `ts` is first moved by (the server's receive time - "
+                    "`sent_at`), correcting a device clock that is wrong. Re-sending a batch is "
+                    "harmless. Needs a key only when the server sets `API_KEYS`."
                 ),
                 "security": _INGEST_SECURITY,
                 "requestBody": {
@@ -133,6 +154,10 @@ DOCUMENT: dict[str, Any] = {
                             "schema": _ref("schemas", "EventBatch"),
                             "examples": {
                                 "rows": {"summary": "The original format", "value": {"rows": _EVENT_EXAMPLES}},
+                                "sent_at": {
+                                    "summary": "With the client's clock, for clock-skew correction",
+                                    "value": {"rows": _EVENT_EXAMPLES, "sent_at": "2026-11-26T12:00:05"},
+                                },
                                 "events": {"value": {"events": _EVENT_EXAMPLES}},
                                 "array": {"summary": "A bare array", "value": _EVENT_EXAMPLES},
                             },
@@ -142,7 +167,10 @@ DOCUMENT: dict[str, Any] = {
                 "responses": {
                     "200": {
                         "description": "Every event was taken (or was already past retention).",
-                        "content": {"text/plain": {"schema": {"type": "string", "const": "POST success"}}},
+                        "content": {
+                            "text/plain": {"schema": {"type": "string", "const": "POST success"}},
+                            "application/json": {"schema": _ref("schemas", "SubmitResult")},
+                        },
                     },
                     **_ERRORS,
                     **_BODY_ERRORS,
@@ -346,7 +374,8 @@ DOCUMENT: dict[str, Any] = {
                         "description": (
                             "ISO-8601 date and time (the pattern gives the syntax; the date must also "
                             "exist). Without an offset it means UTC; with one it is converted to UTC. "
-                            "Stored with millisecond precision. More than 24 hours in the future "
+                            "Stored with millisecond precision. Moved by the batch's `sent_at` correction "
+                            "when it has one. More than 24 hours in the future "
                             "(`MAX_FUTURE_SECONDS`) is invalid; older than the retention period (365 days) "
                             "is taken but not stored."
                         ),
@@ -379,16 +408,32 @@ DOCUMENT: dict[str, Any] = {
                     _ref("schemas", "Events"),
                     {
                         "type": "object",
-                        "properties": {"rows": _ref("schemas", "Events")},
+                        "properties": {"rows": _ref("schemas", "Events"), "sent_at": _SENT_AT},
                         "required": ["rows"],
                     },
                     {
                         "type": "object",
-                        "properties": {"events": _ref("schemas", "Events")},
+                        "properties": {"events": _ref("schemas", "Events"), "sent_at": _SENT_AT},
                         "required": ["events"],
                         "not": {"required": ["rows"]},
                     },
                 ],
+            },
+            "SubmitResult": {
+                "type": "object",
+                "description": (
+                    "What became of a batch that was taken: `accepted` events were stored (a "
+                    "re-delivered event counts again: storing it twice is harmless); `expired` ones "
+                    "were valid but already older than the retention period (by `ts`, after any "
+                    "`sent_at` correction), so they were dropped. Together they are the batch's size."
+                ),
+                "properties": {
+                    "accepted": {"type": "integer", "minimum": 0, "maximum": MAX_BATCH_EVENTS},
+                    "expired": {"type": "integer", "minimum": 0, "maximum": MAX_BATCH_EVENTS},
+                },
+                "required": ["accepted", "expired"],
+                "additionalProperties": False,
+                "examples": [{"accepted": 2, "expired": 0}],
             },
             "Session": {
                 "type": "object",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
@@ -11,6 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, Problem
+from ..domain.events import format_timestamp
 from ..domain.sessions import Session
 from .errors import unless_json
 
@@ -30,6 +32,8 @@ class PlayerIdConvertor(Convertor[str]):
 
 register_url_convertor("player_id", PlayerIdConvertor())
 
+# `q=0` in an Accept media range means "not this one" (RFC 9110, 12.4.2).
+_REFUSED = re.compile(r"(^|;)\s*q\s*=\s*0(\.0{0,3})?\s*(;|$)", re.IGNORECASE)
 BODY_SHAPES = 'a JSON array of events, {"rows": [...]} or {"events": [...]}'
 
 
@@ -49,16 +53,27 @@ async def read_json_body(request: Request) -> Any:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
 
 
-def events_from_body(body: Any) -> list[object]:
+def events_from_body(body: Any) -> tuple[list[object], object]:
+    """The batch's events and its `sent_at` (None when absent; a bare array has none)."""
     if isinstance(body, list):
-        return body
+        return body, None
     if isinstance(body, dict):
         for key in ("rows", "events"):
             if isinstance(body.get(key), list):
-                return list(body[key])
+                return list(body[key]), body.get("sent_at")
     raise InvalidInput(
         f"request body must be {BODY_SHAPES}", [Problem(field="body", message=f"expected {BODY_SHAPES}")]
     )
+
+
+def _wants_json(accept: str | None) -> bool:
+    """Only a client that names `application/json` in Accept (not with q=0) gets the counts:
+    the original clients (and `*/*`) keep the exact `POST success` text they test for."""
+    for media_range in (accept or "").split(","):
+        media_type, _, params = media_range.partition(";")
+        if media_type.strip().lower() == "application/json":
+            return not _REFUSED.search(params)
+    return False
 
 
 def session_json(session: Session) -> dict[str, object]:
@@ -66,8 +81,8 @@ def session_json(session: Session) -> dict[str, object]:
         "session_id": str(session.session_id),
         "player_id": session.player_id,
         "country": session.country,
-        "start_ts": session.start_ts.isoformat(timespec="milliseconds"),
-        "end_ts": session.end_ts.isoformat(timespec="milliseconds"),
+        "start_ts": format_timestamp(session.start_ts),
+        "end_ts": format_timestamp(session.end_ts),
         "duration_seconds": session.duration_seconds,
     }
 
@@ -79,7 +94,10 @@ async def post_events(request: Request) -> Response:
     body = await read_json_body(request)
     if body is None:
         raise InvalidInput(f"request body is empty; send {BODY_SHAPES}")
-    await service.submit_events(events_from_body(body))
+    events, sent_at = events_from_body(body)
+    result = await service.submit_events(events, sent_at=sent_at)
+    if _wants_json(request.headers.get("accept")):
+        return JSONResponse({"accepted": result.accepted, "expired": result.expired})
     # The original contract: exactly this text, also when some events were past retention.
     return PlainTextResponse("POST success")
 
@@ -109,8 +127,8 @@ async def get_session_starts(request: Request) -> Response:
     return JSONResponse(
         {
             "hours": report.hours,
-            "from": report.start.isoformat(),
-            "to": report.end.isoformat(),
+            "from": format_timestamp(report.start),
+            "to": format_timestamp(report.end),
             "countries": [{"country": c.country, "session_starts": c.session_starts} for c in report.countries],
         }
     )
@@ -126,8 +144,6 @@ async def get_player_stats(request: Request) -> Response:
             "completed_sessions": stats.completed_sessions,
             "total_seconds": stats.total_seconds,
             "average_seconds": stats.average_seconds,
-            "last_session_end": stats.last_session_end.isoformat(timespec="milliseconds")
-            if stats.last_session_end
-            else None,
+            "last_session_end": format_timestamp(stats.last_session_end) if stats.last_session_end else None,
         }
     )

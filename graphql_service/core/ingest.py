@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from ..domain.arguments import checked_sent_at
 from ..domain.errors import InvalidInput
 from ..domain.events import EventKind, SubmitResult, utc_now, validate_batch
 from ..domain.retention import Retention
@@ -27,12 +28,21 @@ class Ingest:
         self._max_future = timedelta(seconds=settings.max_future_seconds)
         self._observe = observe
 
-    async def submit(self, raw_events: Sequence[object], now: datetime | None = None) -> SubmitResult:
+    async def submit(
+        self, raw_events: Sequence[object], now: datetime | None = None, sent_at: object = None
+    ) -> SubmitResult:
         """Validate the whole batch (nothing is stored if any event is invalid), then store
-        every event concurrently: each write touches a single partition."""
+        every event concurrently: each write touches a single partition.
+
+        `sent_at` is the client's clock when it sent the batch. A device whose clock is wrong
+        (or set to local time but sent without an offset) is wrong by the same amount in every
+        `ts` it sends, so each `ts` is moved by (our receive time - `sent_at`) before it is
+        checked: the events land when they happened by our clock, give or take the time the
+        batch was on its way."""
         now = now or utc_now()
         try:
-            events = validate_batch(raw_events, now, self._max_future)
+            shift = timedelta(0) if sent_at is None else now - checked_sent_at(sent_at)
+            events = validate_batch(raw_events, now, self._max_future, shift)
         except InvalidInput:
             self._observe("rejected", len(raw_events))
             raise

@@ -65,8 +65,11 @@ class SessionService:
         """A checked player id (GraphQL's `player(id:)` asks before any field is read)."""
         return checked_player_id(value)
 
-    async def submit_events(self, raw_events: Sequence[object], *, now: datetime | None = None) -> SubmitResult:
-        return await self._ingest.submit(raw_events, now)
+    async def submit_events(
+        self, raw_events: Sequence[object], *, sent_at: object = None, now: datetime | None = None
+    ) -> SubmitResult:
+        """Store a batch; `sent_at` (optional) corrects every `ts` for the client's clock."""
+        return await self._ingest.submit(raw_events, now, sent_at)
 
     async def recent_sessions(self, player_id: object, limit: object = None) -> list[Session]:
         """The player's last `limit` complete sessions, newest end first."""

@@ -5,6 +5,8 @@
     ├── ConnectError        Cassandra cannot be reached or refuses us (unreachable, credentials,
     │                       TLS, protocol version, unknown local datacenter)
     ├── InvalidInput        the caller sent something we will not store       → 400
+    │   ├── InvalidArgument one argument (player id, limit, hours, sent_at), by identity:
+    │   │                   each API names it its own way (domain/arguments.py)
     │   └── PayloadTooLarge the body is over MAX_BODY_BYTES                    → 413
     ├── StorageUnavailable  Cassandra failed or timed out; safe to retry       → 503 + Retry-After
     ├── StorageRejected     Cassandra refused a statement as invalid           → 500, logged

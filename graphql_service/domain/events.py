@@ -81,6 +81,12 @@ def to_utc_millis(value: datetime) -> datetime:
     return aware.replace(microsecond=aware.microsecond // 1000 * 1000)
 
 
+def format_timestamp(value: datetime) -> str:
+    """The one form every answer uses, REST and GraphQL alike: ISO-8601 in UTC with
+    milliseconds and an explicit offset, `2026-11-26T12:00:00.000+00:00`."""
+    return to_utc_millis(value).isoformat(timespec="milliseconds")
+
+
 def parse_timestamp(value: object) -> datetime:
     if isinstance(value, datetime):
         return to_utc_millis(value)
@@ -153,7 +159,9 @@ def check_limit(value: object, default: int = DEFAULT_SESSIONS_LIMIT) -> int:
     return _whole_number(value, 1, MAX_SESSIONS_LIMIT, f"must be an integer from 1 to {MAX_SESSIONS_LIMIT}")
 
 
-def _parse_event(raw: object, index: int, now: datetime, max_future: timedelta, problems: _Problems) -> Event | None:
+def _parse_event(
+    raw: object, index: int, now: datetime, max_future: timedelta, shift: timedelta, problems: _Problems
+) -> Event | None:
     if not isinstance(raw, Mapping):
         problems.add(index, "event", "each event must be a JSON object")
         return None
@@ -185,6 +193,12 @@ def _parse_event(raw: object, index: int, now: datetime, max_future: timedelta, 
             problems.add(index, name, str(exc))
 
     ts = values.get("ts")
+    if ts is not None and shift:
+        try:
+            ts = values["ts"] = to_utc_millis(ts + shift)
+        except OverflowError:
+            problems.add(index, "ts", "is out of range once corrected for the client's clock")
+            ts = None
     if ts is not None and ts - now > max_future:
         hours = max_future.total_seconds() / 3600
         problems.add(index, "ts", f"is more than {hours:g} hours in the future")
@@ -204,8 +218,11 @@ def _parse_event(raw: object, index: int, now: datetime, max_future: timedelta, 
     return Event(kind=kind, country=country, **values)
 
 
-def validate_batch(raw_events: Sequence[object], now: datetime, max_future: timedelta) -> list[Event]:
-    """Validate a whole batch or nothing: any problem rejects every event in it."""
+def validate_batch(
+    raw_events: Sequence[object], now: datetime, max_future: timedelta, shift: timedelta = timedelta(0)
+) -> list[Event]:
+    """Validate a whole batch or nothing: any problem rejects every event in it. `shift` is
+    added to every `ts` first: the client's clock error (see core/ingest.py)."""
     count = len(raw_events)
     if not MIN_BATCH_EVENTS <= count <= MAX_BATCH_EVENTS:
         raise InvalidInput(
@@ -213,7 +230,7 @@ def validate_batch(raw_events: Sequence[object], now: datetime, max_future: time
             [Problem(field="events", message=f"got {count} events")],
         )
     problems = _Problems()
-    events = [_parse_event(raw, i, now, max_future, problems) for i, raw in enumerate(raw_events)]
+    events = [_parse_event(raw, i, now, max_future, shift, problems) for i, raw in enumerate(raw_events)]
     for problem in _ends_before_starts(events):
         problems.items.append(problem)
     if problems.items:

@@ -109,7 +109,7 @@ def _serve(settings: Settings, debug: bool) -> int:
     return 0
 
 
-def _cassandra(settings: Settings, action: str) -> int:
+def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     from . import devnode
 
     spec = devnode.default_spec(settings)
@@ -117,14 +117,34 @@ def _cassandra(settings: Settings, action: str) -> int:
         if not settings.uses_local_node:
             print(f"CASSANDRA_CONTACT_POINTS is set ({','.join(settings.contact_points)}): using that cluster")
             return 0
-        devnode.start(settings, spec)
+        if nodes == 1:
+            devnode.start(settings, spec)
+            return 0
+        specs = devnode.default_cluster_specs(settings, nodes)
+        devnode.start_cluster(settings, specs)
+        print(
+            f"{nodes} nodes in datacenter {devnode.DATACENTER}. To use them:\n"
+            f"  export CASSANDRA_CONTACT_POINTS={','.join(s.address for s in specs)}\n"
+            f"  export CASSANDRA_REPLICATION=\"{{'class': 'NetworkTopologyStrategy', "
+            f"'{devnode.DATACENTER}': {min(nodes, 3)}}}\"\n"
+            "  (and CASSANDRA_KEYSPACE of a keyspace not yet made with another replication)"
+        )
     elif action == "stop":
-        print("stopped" if devnode.stop(spec) else "no node started by this project is running")
+        # Every node this project started: the single one and any local cluster's.
+        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(settings)) if devnode.stop(s)]
+        print(f"stopped {', '.join(stopped)}" if stopped else "no node started by this project is running")
     elif action == "status":
-        current = devnode.status(spec)
-        version = devnode.version_of(spec)
-        print(current.describe() + (f"; Apache Cassandra {version}" if version and current.managed else ""))
-        return 0 if current.running else 3
+        cluster = devnode.existing_cluster_specs(settings)
+        running = False
+        for each in (spec, *cluster):
+            current = devnode.status(each)
+            if each is not spec and not current.managed:
+                print(f"cluster node {each.address}: not running")
+                continue
+            version = devnode.version_of(each)
+            print(current.describe() + (f"; Apache Cassandra {version}" if version and current.managed else ""))
+            running = running or current.running
+        return 0 if running else 3
     elif action == "fetch":
         version, lib = devnode.fetch(settings)
         print(f"Apache Cassandra {version} cached in {lib}")
@@ -192,6 +212,14 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         NODE_READS,
     )
     node.add_argument("action", choices=["start", "stop", "status", "fetch"], help="what to do with the node")
+    node.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="start: 1 (the development node on 127.0.0.1) or a cluster of N nodes on 127.0.0.1..N, "
+        "one datacenter, for replication factor 3 (status and stop cover every node; default %(default)s)",
+    )
     import_parser = command(
         "import",
         "load events from a JSON Lines file (.gz, .bz2 too)",
@@ -246,7 +274,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             from . import loadgen
 
             return loadgen.main(args)
-        return _cassandra(settings, args.action)
+        return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         if debug:
             traceback.print_exc()

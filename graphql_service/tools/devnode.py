@@ -5,6 +5,7 @@ Readiness is a CQL OPTIONS → SUPPORTED handshake, so no driver is needed here.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shutil
@@ -44,6 +45,12 @@ class NodeSpec:
     extra_yaml: str = ""
     # The node's native port speaks only TLS (client_encryption_options in extra_yaml).
     tls: bool = False
+    # A node of a local cluster (`cluster_specs`): every node's address is a seed, each owns
+    # one balanced token, and the snitch reads the datacenter from cassandra-rackdc.properties
+    # as on a real cluster. Empty for the single development node.
+    seeds: tuple[str, ...] = ()
+    initial_token: int = 0
+    cluster_name: str = "player-session-service-dev"
 
     @property
     def pid_file(self) -> Path:
@@ -60,6 +67,50 @@ class NodeSpec:
 
 def default_spec(settings: Settings) -> NodeSpec:
     return NodeSpec(run_dir=settings.run_dir / "cassandra", native_port=settings.port)
+
+
+DATACENTER = "datacenter1"
+MAX_NODES = 9
+
+
+def cluster_specs(
+    run_dir: Path, nodes: int, *, first_address: str = "127.0.0.1", native_port: int = 9042, storage_port: int = 7000
+) -> list[NodeSpec]:
+    """`nodes` nodes of one datacenter on consecutive loopback addresses (Linux routes all of
+    127.0.0.0/8 to `lo`, so no set-up is needed), each with the same ports and its own files
+    under `run_dir/node<i>`. Every node is a seed and owns one evenly spaced token, so none
+    has to bootstrap (stream data) and they can start one after the other in seconds."""
+    if not 1 <= nodes <= MAX_NODES:
+        raise DevNodeError(f"a local cluster has 1 to {MAX_NODES} nodes, not {nodes}")
+    first = ipaddress.IPv4Address(first_address)
+    if not first.is_loopback or not (first + nodes - 1).is_loopback:
+        raise DevNodeError(f"local cluster nodes listen on 127.x.y.z addresses, not from {first_address}")
+    addresses = tuple(str(first + i) for i in range(nodes))
+    # Murmur3 tokens span [-2**63, 2**63): one equal slice per node.
+    step = 2**64 // nodes
+    return [
+        NodeSpec(
+            run_dir=run_dir / f"node{i + 1}",
+            address=address,
+            native_port=native_port,
+            storage_port=storage_port,
+            seeds=addresses,
+            initial_token=-(2**63) + i * step,
+            cluster_name=f"player-session-service-{nodes}-nodes",
+        )
+        for i, address in enumerate(addresses)
+    ]
+
+
+def default_cluster_specs(settings: Settings, nodes: int) -> list[NodeSpec]:
+    return cluster_specs(settings.run_dir / "cassandra-cluster", nodes, native_port=settings.port)
+
+
+def existing_cluster_specs(settings: Settings) -> list[NodeSpec]:
+    """The specs of the local cluster last started under the run dir (none if never)."""
+    root = settings.run_dir / "cassandra-cluster"
+    nodes = len(list(root.glob("node[0-9]")))
+    return default_cluster_specs(settings, nodes) if nodes else []
 
 
 # --------------------------------------------------------------------------- Java
@@ -250,17 +301,24 @@ _LOGBACK = """<configuration scan="false">
 
 def render_yaml(spec: NodeSpec) -> str:
     data = spec.run_dir / "data"
-    return f"""# Written by graphql_service.devnode for a single local test node. Do not edit:
+    seeds = ",".join(f"{address}:{spec.storage_port}" for address in spec.seeds or (spec.address,))
+    if spec.seeds:
+        # As on a real cluster: the datacenter comes from cassandra-rackdc.properties, and
+        # nodes with their own tokens join without streaming.
+        topology = "endpoint_snitch: GossipingPropertyFileSnitch\nauto_bootstrap: false"
+    else:
+        topology = "endpoint_snitch: SimpleSnitch"
+    return f"""# Written by graphql_service.devnode for a local test node. Do not edit:
 # it is rewritten on every start.
-cluster_name: player-session-service-dev
+cluster_name: {spec.cluster_name}
 num_tokens: 1
-initial_token: 0
+initial_token: {spec.initial_token}
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-endpoint_snitch: SimpleSnitch
+{topology}
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "{spec.address}:{spec.storage_port}"
+      - seeds: "{seeds}"
 listen_address: {spec.address}
 rpc_address: {spec.address}
 storage_port: {spec.storage_port}
@@ -288,6 +346,10 @@ def java_command(java: Path, lib: Path, spec: NodeSpec, heap: str) -> list[str]:
         command += ["--add-exports", f"{item}=ALL-UNNAMED"]
     for item in _ADD_OPENS:
         command += ["--add-opens", f"{item}=ALL-UNNAMED"]
+    if spec.seeds:
+        # The first node would otherwise look for the other seeds for 30 s (the default ring
+        # delay) before going on alone; on one machine they answer within a second or not yet.
+        command.append("-Dcassandra.ring_delay_ms=2000")
     command += [
         f"-Dcassandra.config=file://{spec.conf_dir / 'cassandra.yaml'}",
         f"-Dcassandra.logdir={spec.log_file.parent}",
@@ -389,6 +451,8 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
             (spec.run_dir / sub).mkdir(parents=True, exist_ok=True)
         (spec.conf_dir / "cassandra.yaml").write_text(render_yaml(spec))
         (spec.conf_dir / "logback.xml").write_text(_LOGBACK.format(log_file=spec.log_file))
+        # Read from the classpath (conf/ is on it) by GossipingPropertyFileSnitch.
+        (spec.conf_dir / "cassandra-rackdc.properties").write_text(f"dc={DATACENTER}\nrack=rack1\n")
         (spec.run_dir / "VERSION").write_text(version + "\n")
         where = f"{spec.address}:{spec.native_port}"
         say(f"starting Apache Cassandra {version} on {where} with {java} (log {spec.log_file})")
@@ -419,6 +483,27 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         f"Cassandra did not answer CQL on {spec.address}:{spec.native_port} within "
         f"{settings.cassandra_start_timeout_seconds}s; see {spec.log_file}\n{_log_errors(spec)}".rstrip()
     )
+
+
+def start_cluster(settings: Settings, specs: list[NodeSpec], *, quiet: bool = False) -> list[NodeStatus]:
+    """Start the nodes one after the other (two joining at once fail), each once the one
+    before answers CQL. Nodes of this cluster that already run are kept."""
+    for spec in specs:
+        if _our_pid(spec) is None and cql_answers(spec.address, spec.native_port, tls=spec.tls):
+            raise DevNodeError(
+                f"another CQL node already answers on {spec.address}:{spec.native_port} "
+                "(the single development node? `cassandra stop` ends it); a cluster node cannot start there"
+            )
+    return [start(settings, spec, quiet=quiet) for spec in specs]
+
+
+def pid_of(spec: NodeSpec) -> int:
+    """The pid of the running node this project started, for fault tests that kill or
+    freeze it."""
+    pid = _our_pid(spec)
+    if pid is None:
+        raise DevNodeError(f"no node started by this project runs on {spec.address}:{spec.native_port}")
+    return pid
 
 
 def stop(spec: NodeSpec, timeout: float = 60) -> bool:

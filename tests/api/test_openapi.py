@@ -27,7 +27,7 @@ from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
 
-from ..events import end, new_player, now, session_pair, start
+from ..events import end, iso, new_player, now, session_pair, start
 from ..servers import serving
 
 # Not REST: GraphQL has its own schema (schema.graphql), the dashboard is a page for people.
@@ -226,6 +226,11 @@ async def test_ingest_answers_match(client: httpx.AsyncClient) -> None:
         ok = await client.post("/events", json=body)
         assert ok.text == "POST success"
         assert_documented("POST", "/events", ok)
+    counted = await client.post(
+        "/events", json={"rows": pair, "sent_at": iso(now())}, headers={"accept": "application/json"}
+    )
+    assert counted.json() == {"accepted": 2, "expired": 0}
+    assert_documented("POST", "/events", counted)
     invalid = await client.post("/events", json=future)
     not_json = await client.post("/events", content=b"{", headers={"content-type": "application/json"})
     empty = await client.post("/events", json=[])

@@ -16,7 +16,7 @@ def test_schema_graphql_matches_the_code() -> None:
 def test_the_contract_names_are_in_the_schema() -> None:
     text = SDL.read_text()
     for fragment in (
-        "submitEvents(events: [EventInput!]!): SubmitEventsResult!",
+        "submitEvents(events: [EventInput!]!, sentAt: DateTime = null): SubmitEventsResult!",
         "player(id: ID!): Player!",
         "sessions(last: Int = 20): [Session!]!",
         "enum EventType",

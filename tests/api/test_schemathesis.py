@@ -40,12 +40,21 @@ from datetime import UTC, datetime, timedelta
 
 import graphql
 import httpx
+import pytest
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case, CheckContext, HookContext, Response
 
 from graphql_service.api.graphql.schema import schema as graphql_schema
 from graphql_service.api.openapi import DOCUMENT
+
+# Hypothesis warns when the global `random` state changes while it generates a case, taking it
+# for a strategy that uses `random`. Most likely other threads of this test process do it: the
+# cassandra-driver's reconnection jitter and replica shuffling draw from it at any moment.
+# Seen once in a busy run as a "flaky" failure of the cassandra-driver half.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies:hypothesis.errors.HypothesisDeprecationWarning"
+)
 
 SEED = 20261127
 # Examples per operation for the fuzzing phase (positive and negative together); the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from graphql_service.domain.errors import InvalidInput
-from graphql_service.domain.events import MAX_PLAYER_ID_LENGTH, EventKind, validate_batch
+from graphql_service.domain.events import MAX_PLAYER_ID_LENGTH, EventKind, format_timestamp, validate_batch
 from graphql_service.domain.retention import Retention
 from graphql_service.domain.sessions import Session
 
@@ -163,3 +163,46 @@ def test_duration_is_end_minus_start(started: datetime, seconds: int) -> None:
     session = Session(uuid.uuid4(), "p", "FI", begun, ended)
 
     assert session.duration_seconds == seconds
+
+
+def test_a_shift_moves_every_ts_before_the_future_check() -> None:
+    three_days = timedelta(days=3)
+    sent = [{"event": "end", "player_id": "p", "session_id": str(uuid.uuid4()), "ts": (NOW + three_days).isoformat()}]
+
+    [event] = validate_batch(sent, NOW, DAY, shift=-three_days)
+
+    assert event.ts == NOW
+    with pytest.raises(InvalidInput, match="future"):
+        validate(sent)
+
+
+def test_a_shift_past_the_calendar_is_a_problem_not_a_crash() -> None:
+    sent = [{"event": "end", "player_id": "p", "session_id": str(uuid.uuid4()), "ts": "9999-12-31T00:00:00"}]
+
+    with pytest.raises(InvalidInput, match=r"events\[0\]\.ts is out of range"):
+        validate_batch(sent, NOW, DAY, shift=timedelta(days=2))
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 14, 0, 0, 999, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 11, 26, 12, 0),  # naive: UTC, as in every input
+    ],
+)
+def test_every_answer_has_one_timestamp_form(instant: datetime) -> None:
+    assert format_timestamp(instant) == "2026-11-26T12:00:00.000+00:00"
+
+
+def test_milliseconds_are_kept_and_finer_digits_dropped() -> None:
+    assert format_timestamp(datetime(2026, 11, 26, 12, 0, 5, 520_999, tzinfo=UTC)) == "2026-11-26T12:00:05.520+00:00"
+
+
+def test_csharp_round_trip_timestamps_with_seven_digits_are_read() -> None:
+    # DateTime.UtcNow.ToString("o"), the form the README advises for C# clients.
+    [event] = validate(
+        [{"event": "end", "player_id": "p", "session_id": str(uuid.uuid4()), "ts": "2026-11-26T11:59:59.1234567Z"}]
+    )
+
+    assert event.ts == datetime(2026, 11, 26, 11, 59, 59, 123000, tzinfo=UTC)

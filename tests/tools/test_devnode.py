@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,35 @@ def test_a_missing_maven_is_reported_with_what_to_do(tmp_path: Path, monkeypatch
 
     with pytest.raises(devnode.DevNodeError, match="Maven"):
         devnode.fetch(settings)
+
+
+def test_a_three_node_cluster_is_one_datacenter_on_consecutive_addresses_with_balanced_tokens(tmp_path: Path) -> None:
+    specs = devnode.cluster_specs(tmp_path, 3)
+
+    assert [s.address for s in specs] == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    assert [s.initial_token for s in specs] == [-9223372036854775808, -3074457345618258603, 3074457345618258602]
+    assert [s.run_dir for s in specs] == [tmp_path / "node1", tmp_path / "node2", tmp_path / "node3"]
+    assert all(s.native_port == 9042 and s.storage_port == 7000 for s in specs)
+
+
+def test_cluster_nodes_list_every_node_as_a_seed_and_read_their_datacenter_from_a_file(tmp_path: Path) -> None:
+    text = devnode.render_yaml(devnode.cluster_specs(tmp_path, 3, first_address="127.0.0.11")[1])
+
+    assert 'seeds: "127.0.0.11:7000,127.0.0.12:7000,127.0.0.13:7000"' in text
+    assert "listen_address: 127.0.0.12" in text
+    assert "endpoint_snitch: GossipingPropertyFileSnitch" in text
+    assert "auto_bootstrap: false" in text
+    assert "initial_token: -3074457345618258603" in text
+
+
+def test_a_cluster_is_not_started_where_another_node_already_answers(
+    settings: Settings, cassandra: None, tmp_path: Path
+) -> None:
+    with pytest.raises(devnode.DevNodeError, match=re.escape("already answers on 127.0.0.1:9042")):
+        devnode.start_cluster(settings, devnode.cluster_specs(tmp_path, 3))
+
+
+@pytest.mark.parametrize("nodes", [0, 10])
+def test_a_local_cluster_has_one_to_nine_nodes(tmp_path: Path, nodes: int) -> None:
+    with pytest.raises(devnode.DevNodeError, match="1 to 9 nodes"):
+        devnode.cluster_specs(tmp_path, nodes)

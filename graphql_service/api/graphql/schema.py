@@ -6,6 +6,7 @@ service checks arguments, the ServiceErrors extension turns its errors into Grap
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -13,15 +14,16 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from .context import Context
 from .errors import ServiceErrors, is_internal
+from .scalars import SCALARS
 from .types import CountrySessionStarts, EventInput, PlayerStats, SessionType, SubmitEventsResult
 
 # One request may name at most this many fields deep / aliases / tokens. With 20 aliases
@@ -62,9 +64,15 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Store a batch of 1 to 10 events; all or nothing on invalid input.")
-    async def submit_events(self, info: Info[Context, Any], events: list[EventInput]) -> SubmitEventsResult:
-        result = await info.context.service.submit_events([e.as_raw() for e in events])
+    @strawberry.mutation(
+        description="Store a batch of 1 to 10 events; all or nothing on invalid input. `sentAt` (optional) "
+        "is the client's clock when it sent the batch: every event's `ts` is moved by (the server's "
+        "receive time - `sentAt`), which corrects a device clock that is wrong."
+    )
+    async def submit_events(
+        self, info: Info[Context, Any], events: list[EventInput], sent_at: datetime | None = None
+    ) -> SubmitEventsResult:
+        result = await info.context.service.submit_events([e.as_raw() for e in events], sent_at=sent_at)
         return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
 
 
@@ -81,13 +89,14 @@ def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> str
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        ServiceErrors,
+        # Codes every error, and masks unexpected ones (MASK_ERRORS) in the same pass.
+        lambda: ServiceErrors(mask=mask_errors),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    if mask_errors:
-        extensions.append(lambda: MaskErrors(should_mask_error=is_internal))
-    return ServiceSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return ServiceSchema(
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(scalar_map=SCALARS)
+    )
 
 
 schema = build_schema()

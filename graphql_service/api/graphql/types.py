@@ -24,7 +24,9 @@ class EventInput:
     event: EventType
     player_id: str = strawberry.field(description="Non-empty, at most 128 characters, no control characters.")
     session_id: UUID
-    ts: datetime = strawberry.field(description="ISO-8601; without an offset it means UTC.")
+    ts: datetime = strawberry.field(
+        description="ISO-8601; without an offset it means UTC (moved by `sentAt` when given)."
+    )
     country: str | None = strawberry.field(
         default=None, description="ISO 3166-1 alpha-2; required on START, ignored on END."
     )
@@ -48,7 +50,7 @@ class SubmitEventsResult:
 @strawberry.type(name="Session", description="A complete game session: both its start and end were received.")
 class SessionType:
     session_id: UUID
-    player_id: str
+    player_id: strawberry.ID
     country: str
     start_ts: datetime
     end_ts: datetime
@@ -58,7 +60,7 @@ class SessionType:
     def from_domain(cls, session: Session) -> SessionType:
         return cls(
             session_id=session.session_id,
-            player_id=session.player_id,
+            player_id=strawberry.ID(session.player_id),
             country=session.country,
             start_ts=session.start_ts,
             end_ts=session.end_ts,

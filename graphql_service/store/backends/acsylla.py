@@ -146,6 +146,12 @@ def _cluster(settings: Settings, *, any_datacenter: bool = False) -> Any:
         log_level="warn",
         logging_callback=_DRIVER_LOG,
         application_name="player-session-service",
+        # Only idempotent statements are sent twice; every statement of ours is one.
+        speculative_execution_policy=(
+            acsylla.base.SpeculativeExecutionPolicy(settings.speculative_delay_ms, 1)
+            if settings.speculative_delay_ms
+            else None
+        ),
         **placement,
     )
     try:

@@ -29,7 +29,7 @@ from cassandra.cluster import (
     Session,
 )
 from cassandra.connection import ProtocolVersionUnsupported
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import ConstantSpeculativeExecutionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.protocol import ProtocolException
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement, dict_factory
 
@@ -156,6 +156,12 @@ def _open(settings: Settings, keyspace: str | None) -> tuple[Cluster, Session]:
         request_timeout=settings.request_timeout_seconds,
         row_factory=dict_factory,
         consistency_level=ConsistencyLevel.name_to_value[settings.read_consistency],
+        # Only idempotent statements are sent twice; every statement of ours is one.
+        speculative_execution_policy=(
+            ConstantSpeculativeExecutionPolicy(settings.speculative_delay_ms / 1000, 1)
+            if settings.speculative_delay_ms
+            else None
+        ),
     )
     auth = None
     if settings.username:
