@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
+.PHONY: run test setup lock cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
@@ -36,6 +36,14 @@ $(NODE_STAMP): package.json package-lock.json
 		{ echo "npm (Node.js 18 or newer) is needed: the Postman collection is tested with newman from npm"; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
+
+# requirements.lock: the image's dependencies, pinned with every file's hash (the Dockerfile
+# installs exactly these). Resolved for any platform on the image's Python (3.11), whatever
+# this machine runs. Keeps the current pins that still fit pyproject.toml;
+# `make lock LOCK_FLAGS=--upgrade` takes the newest releases it allows.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
+		--annotation-style line --custom-compile-command "make lock" $(LOCK_FLAGS) --output-file requirements.lock
 
 cassandra: $(STAMP)
 	$(BIN)/python -m graphql_service cassandra start

@@ -2,4 +2,5 @@ import sys
 
 from .tools.cli import main
 
-sys.exit(main())
+# Without it argparse would call us `__main__.py` in usage lines and errors.
+sys.exit(main(prog="python -m graphql_service"))

@@ -51,6 +51,11 @@ class Setting:
             return "*(none)*"
         return f"`{str(self.default).lower() if isinstance(self.default, bool) else self.default}`"
 
+    def parse(self, raw: str) -> Any:
+        """`raw` as this setting's value; ConfigError naming the variable when it is not one
+        (the command line checks its setting options with this too)."""
+        return _parse(self, raw)
+
 
 TABLE: tuple[Setting, ...] = (
     Setting(
@@ -367,7 +372,14 @@ TABLE: tuple[Setting, ...] = (
         "local node: data, logs and pid file (`.run/cassandra/`)",
         shown="`.run`",
     ),
-    Setting("CQL_DIR", "cql_dir", "path", None, "where the migration files are", shown="`cql/` of the checkout"),
+    Setting(
+        "CQL_DIR",
+        "cql_dir",
+        "path",
+        None,
+        "where the migration files are",
+        shown="the package's `store/cql/` (`cql/` in a checkout)",
+    ),
 )
 _BY_ATTR = {s.attr: s for s in TABLE}
 # Taken exactly as given (a password may start or end with a space).
@@ -384,7 +396,9 @@ def _default_cache_dir(env: Mapping[str, str]) -> Path:
 
 
 def _default_cql_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "cql"
+    # Package data, so an installed wheel migrates from any directory; the checkout's
+    # top-level `cql/` is a symbolic link to this same directory.
+    return Path(__file__).resolve().parent / "store" / "cql"
 
 
 def _parse(setting: Setting, raw: str) -> Any:

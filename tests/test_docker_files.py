@@ -122,12 +122,12 @@ def _makefile_install() -> list[str]:
     return installs[0]
 
 
-def _dockerfile_install() -> list[str]:
-    installs = [
-        shlex.split(arguments) for name, arguments in _stages()[0] if name == "RUN" and "pip install" in arguments
+def _dockerfile_installs() -> list[list[str]]:
+    """Each `pip install` command of the build stage, as words (`&&` chains split apart)."""
+    commands = [
+        shlex.split(command) for name, arguments in _stages()[0] if name == "RUN" for command in arguments.split("&&")
     ]
-    assert len(installs) == 1, installs
-    return installs[0]
+    return [words for words in commands if words[1:4] == ["-m", "pip", "install"]]
 
 
 def _dockerignored(name: str) -> bool:
@@ -187,13 +187,19 @@ def test_the_image_starts_the_server_with_the_live_servers_command() -> None:
     assert json.loads(_only(final, "CMD")) == ["python", *_live_server_command()]
 
 
-def test_the_image_installs_the_package_as_the_makefile_does() -> None:
-    make, docker = _makefile_install(), _dockerfile_install()
-    # The Makefile's install minus what only development needs: `-e` and the test extra.
+def test_the_image_installs_the_locked_dependencies_then_the_package_as_the_makefile_does() -> None:
+    make = _makefile_install()
+    lock, package = _dockerfile_installs()
+    # First every dependency, exactly as pinned and hashed in the lock...
+    assert lock[1:] == ["-m", "pip", "install", "-q", "--require-hashes", "-r", "requirements.lock"], lock
+    assert ("requirements.lock", "./") in _copies(_stages()[0])
+    # ...then the Makefile's install minus what only development needs (`-e`, the test
+    # extra), without resolving the dependencies again.
     expected = [word.replace("[test]", "") for word in make[1:] if word != "-e"]
-    assert docker[1:] == expected, f"Makefile: {make}\nDockerfile: {docker}"
+    assert package[1:] == [*expected[:-1], "--no-deps", expected[-1]], f"Makefile: {make}\nDockerfile: {package}"
+    assert lock[0] == package[0]
     # The image's `python` (CMD, HEALTHCHECK, compose's migrate) is the venv's interpreter.
-    venv_bin = str(Path(docker[0]).parent)
+    venv_bin = str(Path(package[0]).parent)
     assert _env(_stages()[-1])["PATH"].split(":")[0] == venv_bin
     assert f"--from=build {Path(venv_bin).parent} {Path(venv_bin).parent}" in [
         arguments for name, arguments in _stages()[-1] if name == "COPY"
@@ -236,9 +242,9 @@ def test_the_image_reads_its_configuration_only_from_the_environment() -> None:
     settings = Settings.from_env(env)
     assert settings.host == "0.0.0.0"
     assert _only(final, "EXPOSE") == str(settings.http_port)
-    # The migrations travel beside the package, where CQL_DIR points.
-    assert ("cql", str(settings.cql_dir)) in _copies(final)
-    assert not _dockerignored("cql")
+    # The migrations are package data (tests/test_package.py migrates from an installed wheel).
+    assert "CQL_DIR" not in env
+    assert not [source for source, _ in _copies(final) if source.startswith("cql")]
 
 
 def test_the_image_healthcheck_passes_on_a_ready_server_and_fails_otherwise(live_server: str, closed_port: int) -> None:

@@ -1,57 +1,95 @@
 """The command line: `player-session-service <command>` (or `python -m graphql_service`).
 
 serve                       run the HTTP server (uvicorn)
-migrate                     apply cql/*.cql to the configured keyspace
+migrate                     apply the CQL migrations to the configured keyspace
 cassandra start|stop|status|fetch
                             the local development node (see devnode.py)
 import FILE                 load events from JSON Lines (.gz/.bz2 too) through the service
 loadgen                     drive a running service over HTTP; or write a data set
 
-Tools are imported when their command runs, so `serve` loads neither httpx nor rich.
+Options that stand for a setting (`serve --port` for PORT, ...) are made from that setting's
+row in settings.TABLE (options.py) and handed on as the environment variable.
+
+Every operator mistake ends as one `error: ...` line and a non-zero exit; `--debug` (or
+LOG_LEVEL=DEBUG) adds the traceback. Tools are imported when their command runs, so `serve`
+loads neither httpx nor rich.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import textwrap
+import traceback
 from collections.abc import Sequence
+from importlib import metadata
 
-from ..domain.errors import ServiceError
+from .. import __version__
+from ..domain.errors import ConfigError, ServiceError, StorageRejected
 from ..ops.logs import configure_logging
 from ..settings import Settings
 from ..store import backends, migrations
+from .options import (
+    IMPORT_READS,
+    LOGGING,
+    MIGRATE_READS,
+    NODE_READS,
+    SERVE_READS,
+    environment,
+    overrides,
+    setting_option,
+    width,
+)
+
+DISTRIBUTION = "player-session-service"
+
+
+def _version() -> str:
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return __version__
 
 
 async def _apply_migrations(settings: Settings) -> list[str]:
     db = await backends.connect(settings)
     try:
         return await migrations.apply(db, settings)
+    except StorageRejected as exc:
+        raise ConfigError(
+            f"Cassandra refused to set up keyspace {settings.keyspace!r} ({exc}): check CASSANDRA_KEYSPACE, and "
+            "that CASSANDRA_USERNAME may create keyspaces and tables (README, Running against a real cluster)"
+        ) from exc
     finally:
         await db.close()
 
 
-def _migrate(settings: Settings) -> int:
-    applied = asyncio.run(_apply_migrations(settings))
+def _migrate(settings: Settings, debug: bool) -> int:
+    from .preflight import silenced
+
+    # Its summary line (or one error line) says it all; --debug shows each statement's log.
+    with silenced(not debug):
+        applied = asyncio.run(_apply_migrations(settings))
     names = ", ".join(applied) if applied else "nothing new"
     print(f"keyspace {settings.keyspace}: applied {names}")
     return 0
 
 
-async def _check_ready(settings: Settings) -> None:
-    db = await backends.connect(settings)
-    try:
-        await migrations.check_migrated(db, settings)
-    finally:
-        await db.close()
+async def _check_ready(settings: Settings, debug: bool) -> None:
+    from .preflight import ready_service
+
+    async with ready_service(settings, debug=debug):
+        pass
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, debug: bool) -> int:
     import uvicorn
 
     # Fail fast, with a one-line message, when Cassandra is unreachable, refuses us, or the
-    # keyspace is not migrated.
-    asyncio.run(_check_ready(settings))
+    # keyspace does not hold the schema (the workers would each fail with a traceback).
+    asyncio.run(_check_ready(settings, debug))
     if settings.metrics_multiprocess_dir:
         # Files left by an earlier run's workers would be added to this run's counters.
         for stale in settings.metrics_multiprocess_dir.glob("*.db"):
@@ -113,25 +151,90 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     return 0
 
 
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) -> argparse.ArgumentParser:
     """The parser; a tool's own options are added (its module imported) only when `argv`
-    names that tool, or when `argv` is None (everything, for documentation and tests)."""
+    names that tool, or when `argv` is None (everything, for documentation and tests).
+    `prog` is how the user ran us; argparse's default is the script's name."""
     wanted = set(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="python -m graphql_service", description="Player session service")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP server")
-    sub.add_parser("migrate", help="apply cql/*.cql to the configured keyspace")
-    node = sub.add_parser("cassandra", help="manage the local development Cassandra node")
-    node.add_argument("action", choices=["start", "stop", "status", "fetch"])
+    # --debug is accepted before and after the command (one action shared by every parser);
+    # SUPPRESS keeps a command's parser from resetting the value given before it.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback behind an error (so does LOG_LEVEL=DEBUG)",
+    )
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Player session service: game events in, complete player sessions out, "
+        "over REST and GraphQL, stored in Apache Cassandra.",
+        epilog="Every setting is an environment variable (README, Configuration); "
+        "`%(prog)s COMMAND --help` lists a command's options and the variables it reads.",
+        parents=[debug],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str, reads: Sequence[str]) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(description, width=width()),
+            epilog=environment(reads),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[debug],
+        )
+
+    serve = command(
+        "serve",
+        "run the HTTP server (REST, GraphQL, dashboard)",
+        "Check that Cassandra answers and the keyspace is migrated, then serve HTTP with uvicorn.",
+        SERVE_READS,
+    )
+    setting_option(serve, "--host", "HOST", metavar="ADDRESS")
+    setting_option(serve, "--port", "PORT", metavar="PORT")
+    setting_option(serve, "--workers", "WEB_CONCURRENCY", metavar="N")
+    setting_option(serve, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    migrate = command(
+        "migrate",
+        "create the keyspace and apply the CQL migrations it lacks",
+        "Create the keyspace and apply each CQL migration (the package's cql/ files) it lacks, in order; "
+        "running it again applies nothing new.",
+        MIGRATE_READS,
+    )
+    setting_option(migrate, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    node = command(
+        "cassandra",
+        "manage the local development Cassandra node",
+        "The local development node: start it (or reuse one that answers on the port), stop it, show its "
+        "status (exit code 3 when it is not running), or fetch and cache a Cassandra release.",
+        NODE_READS,
+    )
+    node.add_argument("action", choices=["start", "stop", "status", "fetch"], help="what to do with the node")
     node.add_argument(
         "--nodes",
         type=int,
         default=1,
+        metavar="N",
         help="start: 1 (the development node on 127.0.0.1) or a cluster of N nodes on 127.0.0.1..N, "
-        "one datacenter, for replication factor 3 (status and stop cover every node)",
+        "one datacenter, for replication factor 3 (status and stop cover every node; default %(default)s)",
     )
-    import_parser = sub.add_parser("import", help="load events from a JSON Lines file (.gz, .bz2 too)")
-    loadgen_parser = sub.add_parser("loadgen", help="drive a running service over HTTP, or write a data set")
+    import_parser = command(
+        "import",
+        "load events from a JSON Lines file (.gz, .bz2 too)",
+        "Load events from a JSON Lines file straight into Cassandra, through the same checks as the APIs; "
+        "each rejected line goes to a reject file with the reason.",
+        IMPORT_READS,
+    )
+    setting_option(import_parser, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    loadgen_parser = command(
+        "loadgen",
+        "drive a running service over HTTP, or write a data set",
+        "Send synthetic game events (and reads) to a running service over HTTP and report latencies, or "
+        "write a JSON Lines data set for `import` (--write-jsonl).",
+        LOGGING,
+    )
     if "import" in wanted or argv is None:
         from . import importer
 
@@ -143,18 +246,29 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(arguments, prog=prog).parse_args(arguments)
+    debug = bool(getattr(args, "debug", False))
     try:
+        # An option is its variable given on the command line: the workers uvicorn starts
+        # read the environment, not our arguments.
+        os.environ.update(overrides(args))
         settings = Settings.from_env()
+        debug = debug or settings.log_level == "DEBUG"
         configure_logging(settings)
         if args.command == "serve":
-            return _serve(settings)
+            return _serve(settings, debug)
         if args.command == "migrate":
-            return _migrate(settings)
+            return _migrate(settings, debug)
         if args.command == "import":
             from . import importer
 
+            args.debug = debug
             return importer.main(args, settings)
         if args.command == "loadgen":
             from . import loadgen
@@ -162,7 +276,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return loadgen.main(args)
         return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A bug, or a failure nobody foresaw: still one line for the operator.
+        if debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {_one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
+        return 1

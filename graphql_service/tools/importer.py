@@ -36,10 +36,10 @@ from ..core.service import SessionService
 from ..core.settling import settle_after_writes
 from ..domain.errors import InvalidInput, StorageUnavailable, ToolError
 from ..domain.events import MAX_BATCH_EVENTS, SubmitResult, utc_now
-from ..settings import RetentionClock, Settings
-from ..store import backends, migrations
+from ..settings import TABLE, RetentionClock, Settings
 from ..store.backends import Backend
 from .argtypes import batch_size, positive_int
+from .preflight import ready_service
 from .progress import Progress
 
 T = TypeVar("T")
@@ -370,14 +370,10 @@ async def import_file(
 
 
 async def _connect_and_import(
-    path: Path, settings: Settings, options: ImportOptions, *, progress: bool
+    path: Path, settings: Settings, options: ImportOptions, *, progress: bool, debug: bool
 ) -> ImportSummary:
-    database = await backends.connect(settings)
-    try:
-        await migrations.check_migrated(database, settings)
-        return await import_file(path, settings, options, database=database, progress=progress)
-    finally:
-        await database.close()
+    async with ready_service(settings, debug=debug) as service:
+        return await Importer(service, options).run(path, progress=progress)
 
 
 def format_summary(summary: ImportSummary) -> str:
@@ -407,18 +403,36 @@ def format_summary(summary: ImportSummary) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    clock = next(setting for setting in TABLE if setting.attr == "retention_clock")
     parser.add_argument("file", type=Path, help="JSON Lines, one event per line; .gz and .bz2 are read directly")
     parser.add_argument(
         "--retention-from",
-        choices=["event", "ingestion"],
-        help="count retention from the event's ts (default: RETENTION_CLOCK) or from now, to replay old data",
+        choices=clock.choices,
+        help=f"count retention from the event's ts (event) or from now (ingestion), to replay old data "
+        f"(overrides {clock.env}; default {clock.default})",
     )
-    parser.add_argument("--concurrency", type=positive_int, default=DEFAULT_CONCURRENCY, help="batches in flight")
-    parser.add_argument("--batch-size", type=batch_size, default=MAX_BATCH_EVENTS, help="events per batch (1-10)")
     parser.add_argument(
-        "--attempts", type=positive_int, default=DEFAULT_ATTEMPTS, help="tries per batch while Cassandra is unavailable"
+        "--concurrency",
+        type=positive_int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help="batches in flight (default %(default)s)",
     )
-    parser.add_argument("--rejects", type=Path, help="reject file (default: FILE.rejects.jsonl)")
+    parser.add_argument(
+        "--batch-size",
+        type=batch_size,
+        default=MAX_BATCH_EVENTS,
+        metavar="N",
+        help=f"events per batch, 1 to {MAX_BATCH_EVENTS} (default %(default)s)",
+    )
+    parser.add_argument(
+        "--attempts",
+        type=positive_int,
+        default=DEFAULT_ATTEMPTS,
+        metavar="N",
+        help="tries per batch while Cassandra is unavailable (default %(default)s)",
+    )
+    parser.add_argument("--rejects", type=Path, metavar="FILE", help="reject file (default: FILE.rejects.jsonl)")
     parser.add_argument(
         "--no-settle",
         action="store_true",
@@ -441,6 +455,6 @@ def main(args: argparse.Namespace, settings: Settings) -> int:
         rejects=args.rejects,
         settle=not args.no_settle,
     )
-    summary = asyncio.run(_connect_and_import(path, settings, options, progress=not args.no_progress))
+    summary = asyncio.run(_connect_and_import(path, settings, options, progress=not args.no_progress, debug=args.debug))
     print(json.dumps(summary.as_dict()) if args.json else format_summary(summary), flush=True)
     return 1 if summary.stopped else 0

@@ -504,34 +504,80 @@ def _date(text: str) -> datetime:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the service (default %(default)s)")
-    parser.add_argument("--players", type=positive_int, default=1000, help="synthetic players (default %(default)s)")
-    parser.add_argument("--duration", type=positive_float, default=10.0, help="seconds to run (default %(default)s)")
     parser.add_argument(
-        "--concurrency", type=positive_int, default=8, help="clients sending back to back (default %(default)s)"
-    )
-    parser.add_argument("--rate", type=positive_float, help="requests/s instead of --concurrency (open loop)")
-    parser.add_argument(
-        "--max-in-flight", type=positive_int, default=256, help="with --rate: open requests at most (default 256)"
+        "--players", type=positive_int, default=1000, metavar="N", help="synthetic players (default %(default)s)"
     )
     parser.add_argument(
-        "--max-batch", type=batch_size, default=MAX_BATCH_EVENTS, help="events per POST: 1 to this (default 10)"
+        "--duration", type=positive_float, default=10.0, metavar="SECONDS", help="seconds to run (default %(default)s)"
     )
     parser.add_argument(
-        "--out-of-order", type=share, default=0.1, help="share of sessions whose end is sent first (default 0.1)"
+        "--concurrency",
+        type=positive_int,
+        default=8,
+        metavar="N",
+        help="clients sending back to back (default %(default)s)",
     )
-    parser.add_argument("--duplicates", type=share, default=0.05, help="share of events sent twice (default 0.05)")
-    parser.add_argument("--rest-reads", type=share, default=0.0, help="share of requests that GET /sessions")
-    parser.add_argument("--graphql-reads", type=share, default=0.0, help="share of requests that query GraphQL")
-    parser.add_argument("--timeout", type=positive_float, default=10.0, help="seconds per request (default 10)")
-    parser.add_argument("--seed", type=int, help="random seed, for repeatable traffic")
+    parser.add_argument(
+        "--rate", type=positive_float, metavar="N", help="requests/s instead of --concurrency (open loop; default: off)"
+    )
+    parser.add_argument(
+        "--max-in-flight",
+        type=positive_int,
+        default=256,
+        metavar="N",
+        help="with --rate: open requests at most (default 256)",
+    )
+    parser.add_argument(
+        "--max-batch",
+        type=batch_size,
+        default=MAX_BATCH_EVENTS,
+        metavar="N",
+        help="events per POST: 1 to this (default 10)",
+    )
+    parser.add_argument(
+        "--out-of-order",
+        type=share,
+        default=0.1,
+        metavar="SHARE",
+        help="share of sessions whose end is sent first (default 0.1)",
+    )
+    parser.add_argument(
+        "--duplicates", type=share, default=0.05, metavar="SHARE", help="share of events sent twice (default 0.05)"
+    )
+    parser.add_argument(
+        "--rest-reads",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of requests that GET /sessions (default 0)",
+    )
+    parser.add_argument(
+        "--graphql-reads",
+        type=share,
+        default=0.0,
+        metavar="SHARE",
+        help="share of requests that query GraphQL (default 0)",
+    )
+    parser.add_argument(
+        "--timeout", type=positive_float, default=10.0, metavar="SECONDS", help="seconds per request (default 10)"
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed, for repeatable traffic (default: random)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar / progress lines on stderr")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object instead of a table")
     data = parser.add_argument_group("writing a data set for `import` instead of sending")
     data.add_argument("--write-jsonl", type=Path, metavar="FILE", help="write events to FILE (.gz/.bz2: compressed)")
-    data.add_argument("--events", type=positive_int, default=100_000, help="events to write (default 100000)")
-    data.add_argument("--from", dest="first_day", type=_date, help="first session day (default: 7 days ago)")
-    data.add_argument("--days", type=positive_float, default=7.0, help="days the sessions span (default 7)")
-    data.add_argument("--invalid", type=share, default=0.0, help="share of lines written broken (default 0)")
+    data.add_argument(
+        "--events", type=positive_int, default=100_000, metavar="N", help="events to write (default 100000)"
+    )
+    data.add_argument(
+        "--from", dest="first_day", type=_date, metavar="DATE", help="first session day (default: 7 days ago)"
+    )
+    data.add_argument(
+        "--days", type=positive_float, default=7.0, metavar="DAYS", help="days the sessions span (default 7)"
+    )
+    data.add_argument(
+        "--invalid", type=share, default=0.0, metavar="SHARE", help="share of lines written broken (default 0)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

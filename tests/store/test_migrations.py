@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from graphql_service.domain.errors import ConfigError
 from graphql_service.settings import Settings
 from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
@@ -76,3 +77,33 @@ def test_comments_and_semicolons_split_statements() -> None:
         "CREATE TABLE a (x int PRIMARY KEY)",
         "CREATE TABLE b (y int PRIMARY KEY)",
     ]
+
+
+async def test_a_recorded_migration_whose_table_is_gone_is_applied_again(
+    settings: Settings, database: Database
+) -> None:
+    scratch = settings.with_overrides(keyspace=settings.keyspace + "_lost")
+    try:
+        await migrations.apply(database, scratch)
+        await database.execute_schema(f"DROP TABLE {scratch.keyspace}.session_start_counts")
+        with pytest.raises(ConfigError, match="has lost table session_start_counts since it was migrated"):
+            await migrations.check_migrated(database, scratch)
+
+        again = await migrations.apply(database, scratch)
+        await migrations.check_migrated(database, scratch)
+    finally:
+        await migrations.drop_keyspace(database, scratch.keyspace)
+
+    assert again == ["004_session_starts"]
+
+
+def test_each_migration_names_the_tables_it_creates() -> None:
+    by_name = {m.name: m.tables for m in migrations.load(Settings())}
+
+    assert by_name["001_keyspace"] == ("schema_migrations",)
+    assert by_name["004_session_starts"] == (
+        "session_starts_by_minute",
+        "session_start_counts",
+        "session_start_buckets",
+    )
+    assert by_name["006_session_start_times"] == ()
