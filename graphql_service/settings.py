@@ -318,7 +318,7 @@ TABLE: tuple[Setting, ...] = (
         "log_format",
         "choice",
         "text",
-        "`text` or `json` (one JSON object per line); see [Observability](#observability)",
+        "`text` or `json` (one JSON object per line); see Observability in docs/operations.md",
         choices=("text", "json"),
     ),
     Setting(

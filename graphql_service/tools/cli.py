@@ -60,7 +60,8 @@ async def _apply_migrations(settings: Settings) -> list[str]:
     except StorageRejected as exc:
         raise ConfigError(
             f"Cassandra refused to set up keyspace {settings.keyspace!r} ({exc}): check CASSANDRA_KEYSPACE, and "
-            "that CASSANDRA_USERNAME may create keyspaces and tables (README, Running against a real cluster)"
+            "that CASSANDRA_USERNAME may create keyspaces and tables "
+            "(docs/operations.md, Running against a real cluster)"
         ) from exc
     finally:
         await db.close()

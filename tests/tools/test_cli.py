@@ -161,7 +161,7 @@ def test_migrating_a_keyspace_cassandra_will_not_change_is_one_line_naming_the_s
     assert line.startswith("Cassandra refused to set up keyspace 'system_auth' (")
     assert line.endswith(
         "check CASSANDRA_KEYSPACE, and that CASSANDRA_USERNAME may create keyspaces and tables "
-        "(README, Running against a real cluster)"
+        "(docs/operations.md, Running against a real cluster)"
     )
 
 

@@ -18,7 +18,7 @@ def test_the_epilog_lists_each_variable_with_its_default_as_plain_text(monkeypat
         "environment (README, Configuration):",
         "  ALLOWED_HOSTS (default (none: any Host)): comma-separated Host names served (*.example.com for "
         "subdomains); others get 400",
-        "  LOG_FORMAT (default text): text or json (one JSON object per line); see Observability in the README",
+        "  LOG_FORMAT (default text): text or json (one JSON object per line); see Observability in docs/operations.md",
         "  PORT (default 8000): the HTTP port of serve",
     ]
 
