@@ -35,7 +35,7 @@ PAGE = b"""<!doctype html>
 PLAY = """async ([service, key, player, sessions, ended]) => {
   const client = new PlayerSessionClient(service, key);
   sessions.forEach((session, n) => {
-    client.start(player, session, new Date(ended - (30 + n) * 60_000), "DE");
+    client.start(player, session, new Date(ended - (30 + n) * 60_000), "QJ");
     client.end(player, session, new Date(ended - n * 60_000));
   });
   const stored = await client.flush();
@@ -95,7 +95,7 @@ def test_the_javascript_example_sends_gzipped_batches_retries_a_503_and_reads_ba
     assert len(seen.posts) == 3
     assert all(p["content-encoding"] == "gzip" and p["x-api-key"] == KEY for p in seen.posts)
     assert [s["sessionId"] for s in played["sessions"]] == sessions  # newest end first
-    assert all(s["durationSeconds"] == 1800.0 and s["country"] == "DE" for s in played["sessions"])
+    assert all(s["durationSeconds"] == 1800.0 and s["country"] == "QJ" for s in played["sessions"])
     stored = httpx.get(f"{service}/sessions", params={"player_id": player, "limit": 10}, timeout=30).json()
     assert [s["session_id"] for s in stored["sessions"]] == sessions
 

@@ -54,7 +54,7 @@ def test_the_python_example_sends_gzipped_batches_of_ten_and_retries_a_503_after
     with unavailable_once(live_server) as (proxy, seen):
         client = example.SessionClient(proxy)
         for n, session in enumerate(sessions):
-            client.start(player, session, ended - timedelta(minutes=30 + n), "SE")
+            client.start(player, session, ended - timedelta(minutes=30 + n), "QP")
             client.end(player, session, ended - timedelta(minutes=n))
         stored = client.flush()
         read_back = client.sessions(player, last=10)
