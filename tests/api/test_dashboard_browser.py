@@ -266,8 +266,12 @@ def test_dashboard_shows_starts_per_country_and_a_players_sessions_live(live_ser
     page.get_by_label("24 h", exact=True).check()
     assert_starts(page, 24, [[B, 4], [A, 3], [C, 2]])
 
+    page.locator("#trend-country").select_option(A)
+    expect(page.locator("#trend")).to_have_attribute("data-country", A, timeout=WAIT_MS)
+    expect(page.locator("#trend-caption")).to_contain_text(": 3 in all.", timeout=WAIT_MS)
+
     # Events arriving while the page is open show up without touching the page: pushed
-    # over the websocket, not asked for.
+    # over the websocket, not asked for (the trend is asked again when the totals change).
     later = uuid.uuid4()
     began = now() - timedelta(minutes=3)
     post(live_server, [start(player, later, began, A), end(player, later, began + timedelta(minutes=2))])
@@ -275,6 +279,7 @@ def test_dashboard_shows_starts_per_country_and_a_players_sessions_live(live_ser
     assert_starts(page, 24, [[A, 6], [B, 4], [C, 2]])
     expect(rows).to_have_count(4, timeout=WAIT_MS)
     expect(rows.first).to_have_attribute("data-session-id", str(later))
+    expect(page.locator("#trend-caption")).to_contain_text(": 6 in all.", timeout=WAIT_MS)
     expect(page.locator("#mode")).to_have_attribute("data-mode", "live")
 
     def has_a_with(count: int) -> Callable[[Any], bool]:

@@ -35,8 +35,8 @@ const PLAYER_SUBSCRIPTION = `subscription LivePlayerSessions($id: ID!, $last: In
 
 const PRESET_HOURS = new Set([1, 24, 168]);
 const MAX_HOURS = 8760;
-// The trend has no subscription of its own: it is asked again when the totals change, at
-// most this often, and slowly on a timer in case only old buckets changed.
+// The trend has no subscription of its own: it is asked again when the totals change (pushed
+// or polled), at most this often, and slowly on a timer in case only old buckets changed.
 const TREND_MIN_INTERVAL_MS = 5000;
 const TREND_REFRESH_MS = 60_000;
 const KEY_STORAGE = "player-sessions-dashboard-key";
@@ -93,6 +93,7 @@ const knownCountries = new Set();
 const live = { connection: null, stopStarts: null, stopPlayer: null, lastPlayerPush: null };
 let pollTimer = 0;
 const trendTimer = { pending: 0, slow: 0, last: 0 };
+const lastStarts = { hours: 0, shown: null };
 
 const countryChart = createCountryChart();
 const trendChart = createTrendChart();
@@ -316,6 +317,11 @@ async function loadStarts() {
 }
 
 function renderStarts(hours, rows) {
+  // New starts in the totals mean new starts in the trend: ask for it again (throttled).
+  const shown = JSON.stringify(rows);
+  if (lastStarts.hours === hours && lastStarts.shown !== null && lastStarts.shown !== shown) scheduleTrend();
+  lastStarts.hours = hours;
+  lastStarts.shown = shown;
   for (const row of rows) knownCountries.add(row.country);
   updateCountryOptions();
   if (countryChart) {
@@ -476,7 +482,6 @@ function subscribeStarts() {
       renderStarts(hours, data.sessionStartsByCountry);
       problems.starts = null;
       showStatus();
-      scheduleTrend();
     },
     (error) => subscriptionFailed(`Session starts: ${error.message}`),
   );
@@ -550,7 +555,6 @@ async function poll() {
   pollTimer = 0;
   if (!document.hidden) {
     await Promise.all([loadStarts(), loadPlayer()]);
-    scheduleTrend();
     showStatus();
   }
   // Scheduled after the answers arrive, so a slow API never has requests piling up.
