@@ -411,15 +411,17 @@ def make_month(at: datetime) -> tuple[Month, list[dict[str, Any]]]:
             starts.append((ts, country))
             events.append(start(f"p-{rng.getrandbits(40):010x}", uuid.UUID(int=rng.getrandbits(128)), ts, country))
     sessions = []
+    ended = at.replace(microsecond=0) - timedelta(minutes=40)
     for _ in range(25):
-        while not safe_age(age := timedelta(seconds=rng.uniform(3600, 140 * 3600))):
-            pass
-        begun = (at - age).replace(microsecond=0)
-        ended = begun + timedelta(minutes=rng.randint(4, 75), seconds=rng.randint(0, 59))
+        # One after another, back in time: 4 to 75 minutes each, an hour to 8 apart.
+        begun = ended - timedelta(minutes=rng.randint(4, 75), seconds=rng.randint(0, 59))
+        while not safe_age(at - begun):
+            begun, ended = begun - EDGE, ended - EDGE
         sid, country = str(uuid.UUID(int=rng.getrandbits(128))), rng.choice(["FI", "SE"])
         sessions.append((sid, country, begun, ended))
         starts.append((begun, country))
         events += [start(PLAYER, uuid.UUID(sid), begun, country), end(PLAYER, uuid.UUID(sid), ended)]
+        ended = begun - timedelta(minutes=rng.randint(60, 480))
     return Month(at, starts, sorted(sessions, key=lambda s: s[3], reverse=True)), events
 
 
