@@ -1,8 +1,9 @@
-"""The dashboard: one static page and its assets, served by the app itself.
+"""The dashboard: one static page and its assets, served by the app itself (docs/dashboard.md).
 
-The page talks only to the public GraphQL API (`/graphql`), so it shows exactly what any
-client would see. Everything it needs, Chart.js included, ships inside the package
-(`static/`), which keeps it working with no build step, no CDN and no network.
+The page talks only to the service's public API (GraphQL queries and subscriptions at
+`/graphql`, `/session-starts/series` for the trend), so it shows exactly what any client would
+see. Everything it needs, Chart.js and the graphql-ws client included, ships inside the
+package (`static/`), which keeps it working with no build step, no CDN and no network.
 """
 
 from __future__ import annotations

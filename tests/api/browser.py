@@ -1,5 +1,5 @@
 """Debian's Chromium, driven by Playwright (which is given the browser, never downloads one),
-for the browser tests of CORS and GraphiQL. Same flags as test_dashboard_browser.py."""
+for the browser tests of the dashboard, CORS and GraphiQL."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,9 @@ WAIT_MS = 30_000
 
 
 @contextmanager
-def chromium() -> Iterator[BrowserContext]:
-    """A fresh browser profile, closed at the end."""
+def chromium(**options: Any) -> Iterator[BrowserContext]:
+    """A fresh browser profile, closed at the end; `options` go to Playwright's
+    launch_persistent_context (e.g. reduced_motion="reduce")."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium package", pytrace=False)
     with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="browser-profile-") as profile:
@@ -41,7 +43,7 @@ def chromium() -> Iterator[BrowserContext]:
             executable_path=str(CHROMIUM),
             headless=True,
             args=LAUNCH_ARGS,
-            viewport={"width": 1280, "height": 800},
+            **{"viewport": {"width": 1280, "height": 800}, **options},
         )
         try:
             yield context
