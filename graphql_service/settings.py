@@ -243,7 +243,7 @@ TABLE: tuple[Setting, ...] = (
         "list",
         (),
         "likewise for reads (`/sessions`, `/session-starts`, `/players/…`, GraphQL queries); an "
-        "ingest key also reads. Set, the dashboard cannot read",
+        "ingest key also reads. Set, the dashboard asks for a key",
         shown="*(none: reads are open)*",
     ),
     Setting("METRICS_TOKEN", "metrics_token", "str", None, "when set, `/metrics` needs it as a bearer token"),
