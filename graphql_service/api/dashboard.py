@@ -8,14 +8,12 @@ package (`static/`), which keeps it working with no build step, no CDN and no ne
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-STATIC_DIR = Path(__file__).parent / "static"
+from .pages import STATIC_DIR, static_page
 
 # The page loads nothing but its own files and talks to nothing but this origin; a strict
 # policy costs nothing and keeps a stray injected script or stylesheet from running.
@@ -26,15 +24,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 async def dashboard_page(request: Request) -> Response:
-    return FileResponse(
-        STATIC_DIR / "dashboard.html",
-        media_type="text/html; charset=utf-8",
-        headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "Cache-Control": "no-cache",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return static_page(STATIC_DIR / "dashboard.html", CONTENT_SECURITY_POLICY)
 
 
 def dashboard_routes() -> list[BaseRoute]:

@@ -5,13 +5,12 @@ Strawberry's own page would load them from a CDN; GraphQLApp renders this one in
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-STATIC_DIR = Path(__file__).parent / "static"
+from .pages import STATIC_DIR, static_page
+
 PAGE = STATIC_DIR / "graphiql.html"
 # Only this service's files run and only this service is called. GraphiQL's editor sets
 # inline styles, and its icons are data: URLs.
@@ -22,15 +21,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def graphiql_page() -> Response:
-    return FileResponse(
-        PAGE,
-        media_type="text/html; charset=utf-8",
-        headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-            "Cache-Control": "no-cache",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return static_page(PAGE, CONTENT_SECURITY_POLICY)
 
 
 def graphiql_routes() -> list[BaseRoute]:

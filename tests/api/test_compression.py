@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from graphql_service.api.compression import BodyTooLarge, CorruptBody, inflate_body
-from graphql_service.api.dashboard import STATIC_DIR
+from graphql_service.api.pages import STATIC_DIR
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from graphql_service.api.graphiql import STATIC_DIR
+from graphql_service.api.pages import STATIC_DIR
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
