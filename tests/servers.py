@@ -43,7 +43,14 @@ def served(settings: Settings, log_path: Path, **env: str) -> Iterator[str]:
         process = subprocess.Popen(
             [sys.executable, "-m", "graphql_service", "serve"], env=full_env, stdout=log, stderr=subprocess.STDOUT
         )
-    base_url = f"http://127.0.0.1:{port}"
+    with stopped_at_exit(process, f"http://127.0.0.1:{port}", log_path) as base_url:
+        yield base_url
+
+
+@contextmanager
+def stopped_at_exit(process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> Iterator[str]:
+    """Wait until the started server answers /readyz with 200 (or fail with its log), yield,
+    then stop it with SIGINT (Ctrl-C), killing it if it does not stop within 20 s."""
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import sysconfig
-import time
 import tomllib
 import zipfile
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from packaging.requirements import Requirement
 import graphql_service
 from graphql_service.settings import Settings
 
-from .servers import free_port
+from .servers import free_port, stopped_at_exit
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -183,27 +181,10 @@ def _serve_briefly(installed: Installed, env: dict[str, str]) -> tuple[dict[str,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"serve exited with {process.returncode}: {log_path.read_text()}"
-            try:
-                ready = httpx.get(f"{base}/readyz", timeout=1)
-                if ready.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not become ready within 60 s"
-            time.sleep(0.2)
+    with stopped_at_exit(process, base, log_path):
+        ready = httpx.get(f"{base}/readyz", timeout=5)
         script = httpx.get(f"{base}/dashboard/static/dashboard.js", timeout=5)
         return ready.json(), script.status_code
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_lock_pins_every_dependency_within_pyproject_ranges() -> None:

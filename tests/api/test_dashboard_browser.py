@@ -31,9 +31,9 @@ import httpx
 import pytest
 
 from graphql_service.settings import Settings
-from graphql_service.store import migrations
 from graphql_service.store.backends import Backend
 
+from .. import keyspaces
 from ..events import end, iso, new_player, now, start
 from ..servers import served
 from .browser import WAIT_MS, chromium
@@ -430,27 +430,23 @@ async def realistic(
     settings: Settings, database: Backend, anyio_backend: str, tmp_path: Path
 ) -> AsyncIterator[tuple[str, Month]]:
     """A server on a keyspace of its own, filled by `python -m graphql_service import`."""
-    own = settings.with_overrides(keyspace=f"{settings.keyspace}_dash")
-    await migrations.apply(database, own)
-    month, events = make_month(now())
-    data = tmp_path / "month.jsonl"
-    data.write_text("".join(json.dumps(event) + "\n" for event in events))
-    # Loading the month is not what this tests: the faster backend loads it for both runs (it
-    # took twice as long with cassandra-driver); the server below reads it with the one under test.
-    env = {**os.environ, "CASSANDRA_DRIVER": "acsylla"}
-    imported = subprocess.run(
-        [sys.executable, "-m", "graphql_service", "import", "--keyspace", own.keyspace, "--no-progress", str(data)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert imported.returncode == 0, imported.stdout + imported.stderr
-    try:
+    async with keyspaces.own_keyspace(database, settings, "dash") as own:
+        month, events = make_month(now())
+        data = tmp_path / "month.jsonl"
+        data.write_text("".join(json.dumps(event) + "\n" for event in events))
+        # Loading the month is not what this tests: the faster backend loads it for both runs (it
+        # took twice as long with cassandra-driver); the server below reads it with the one under test.
+        env = {**os.environ, "CASSANDRA_DRIVER": "acsylla"}
+        imported = subprocess.run(
+            [sys.executable, "-m", "graphql_service", "import", "--keyspace", own.keyspace, "--no-progress", str(data)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert imported.returncode == 0, imported.stdout + imported.stderr
         with served(own, tmp_path / "server.log") as base_url:
             yield base_url, month
-    finally:
-        await migrations.drop_keyspace(database, own.keyspace)
 
 
 def bucket(ts: datetime, step: str) -> str:

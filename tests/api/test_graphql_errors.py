@@ -13,6 +13,7 @@ from graphql_service.settings import Settings
 from graphql_service.store import backends, migrations
 from graphql_service.store.backends import Backend
 
+from .. import keyspaces
 from ..servers import serving
 
 pytestmark = pytest.mark.anyio
@@ -124,14 +125,10 @@ async def test_unavailable_storage_is_storage_unavailable(settings: Settings, da
 
 async def test_an_internal_error_is_masked_but_keeps_its_code(settings: Settings, database: Backend) -> None:
     # Statements prepared against a keyspace that is then dropped: Cassandra refuses them.
-    doomed = settings.with_overrides(keyspace=f"{settings.keyspace[:40]}_gone")
-    await migrations.apply(database, doomed)
-    try:
+    async with keyspaces.own_keyspace(database, settings, "gone") as doomed:
         async with serving(create_app(doomed, database=database)) as client:
             await migrations.drop_keyspace(database, doomed.keyspace)
             [error] = await errors_of(client, '{ player(id: "p") { sessions { sessionId } } }')
-    finally:
-        await migrations.drop_keyspace(database, doomed.keyspace)
 
     assert error["message"] == "Unexpected error."
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}

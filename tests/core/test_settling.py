@@ -7,7 +7,6 @@ test that counts statements runs first in it."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,10 +22,10 @@ from graphql_service.domain.events import Event, EventKind, utc_now
 from graphql_service.domain.retention import Retention
 from graphql_service.domain.sessions import StoredEvent
 from graphql_service.settings import Settings
-from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 from graphql_service.store.starts import BucketState, SessionStartsRepository
 
+from .. import keyspaces
 from ..events import new_player, start
 from ..servers import serving
 
@@ -35,10 +34,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module")
 async def own_keyspace(settings: Settings, database: Database) -> AsyncIterator[Settings]:
-    isolated = settings.with_overrides(keyspace=f"{settings.keyspace}_settle_{secrets.token_hex(2)}")
-    await migrations.apply(database, isolated)
-    yield isolated
-    await migrations.drop_keyspace(database, isolated.keyspace)
+    async with keyspaces.own_keyspace(database, settings, "settle") as own:
+        yield own
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ Counts are global per country, so these tests run in a keyspace of their own."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -16,9 +15,9 @@ import pytest
 
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
-from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 
+from .. import keyspaces
 from ..events import end, new_player, now, session_pair, start
 from ..servers import serving
 
@@ -29,10 +28,8 @@ STATS_QUERY = '{ player(id: "%s") { stats { completedSessions totalSeconds avera
 
 @pytest.fixture(scope="module")
 async def own_keyspace(settings: Settings, database: Database) -> AsyncIterator[Settings]:
-    isolated = settings.with_overrides(keyspace=f"{settings.keyspace}_starts_{secrets.token_hex(2)}")
-    await migrations.apply(database, isolated)
-    yield isolated
-    await migrations.drop_keyspace(database, isolated.keyspace)
+    async with keyspaces.own_keyspace(database, settings, "starts") as own:
+        yield own
 
 
 @pytest.fixture

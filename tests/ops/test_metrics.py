@@ -27,6 +27,7 @@ from graphql_service.settings import ConfigError, Settings
 from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 
+from .. import keyspaces
 from ..events import end, new_player, now, session_pair, start
 from ..servers import served, serving
 
@@ -196,16 +197,12 @@ async def test_each_statement_execution_is_timed_under_its_name(client: httpx.As
 
 async def test_statement_errors_are_counted_by_statement_and_error(settings: Settings, database: Database) -> None:
     # Statements prepared against a keyspace that is then dropped: Cassandra refuses them.
-    doomed = settings.with_overrides(keyspace=f"{settings.keyspace[:40]}_doomed")
-    await migrations.apply(database, doomed)
-    try:
+    async with keyspaces.own_keyspace(database, settings, "doomed") as doomed:
         async with serving(create_app(doomed, database=database)) as client:
             await migrations.drop_keyspace(database, doomed.keyspace)
             before = await scrape(client)
             response = await client.post("/events", json=[end(new_player(), uuid.uuid4(), now())])
             after = await scrape(client)
-    finally:
-        await migrations.drop_keyspace(database, doomed.keyspace)
 
     # Not a "retry later" 503: a missing table is our configuration problem (logged).
     assert response.status_code == 500

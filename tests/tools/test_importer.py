@@ -17,11 +17,11 @@ import pytest
 from graphql_service.core.service import SessionService
 from graphql_service.domain.errors import StorageUnavailable
 from graphql_service.settings import Settings
-from graphql_service.store import migrations
 from graphql_service.store.backends import Backend as Database
 from graphql_service.tools import cli
 from graphql_service.tools.importer import ImportOptions, ImportSummary, import_file, retry
 
+from .. import keyspaces
 from ..events import end, new_player, now, session_pair, start
 
 pytestmark = pytest.mark.anyio
@@ -220,9 +220,7 @@ def test_import_command_prints_a_readable_summary(
 async def test_import_settles_the_start_buckets_it_touched_before_it_exits(
     tmp_path: Path, database: Database, settings: Settings, statements: list[str]
 ) -> None:
-    own = settings.with_overrides(keyspace=f"{settings.keyspace}_import_{uuid.uuid4().hex[:4]}")
-    await migrations.apply(database, own)
-    try:
+    async with keyspaces.own_keyspace(database, settings, "import") as own:
         late = now() - timedelta(hours=2)
         events = [start(new_player("late"), uuid.uuid4(), late - timedelta(minutes=7 * i), "QZ") for i in range(50)]
         path = write(tmp_path / "late.jsonl", [line(e) for e in events])
@@ -235,8 +233,6 @@ async def test_import_settles_the_start_buckets_it_touched_before_it_exits(
         assert [(c.country, c.session_starts) for c in report.countries] == [("QZ", 50)]
         # Counted ahead of the question: the first query reads stored counts only.
         assert "read_minute_starts" not in statements
-    finally:
-        await migrations.drop_keyspace(database, own.keyspace)
 
 
 def test_import_of_a_missing_file_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
