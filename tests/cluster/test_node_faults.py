@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from graphql_service.domain.errors import ConnectError, StorageUnavailable
 from graphql_service.settings import Settings
 from graphql_service.store import backends, migrations
 from graphql_service.tools import devnode
@@ -54,11 +55,22 @@ class Cluster:
 
 
 async def _migrate(settings: Settings) -> None:
-    db = await backends.connect(settings)
-    try:
-        await migrations.apply(db, settings)
-    finally:
-        await db.close()
+    # The servers get a 2 s timeout; schema changes on a cluster that has just formed can take
+    # longer (schema agreement), and its nodes may still be meeting each other: retry a while.
+    patient = settings.with_overrides(request_timeout_seconds=30)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            db = await backends.connect(patient)
+            try:
+                await migrations.apply(db, patient)
+            finally:
+                await db.close()
+            return
+        except (ConnectError, StorageUnavailable):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(2)
 
 
 @pytest.fixture(scope="module")
