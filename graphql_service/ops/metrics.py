@@ -42,14 +42,7 @@ HTTP_DURATION = Histogram(
 EVENTS = Counter(
     f"{PREFIX}_events_total",
     "Events by what happened to them: accepted (stored), rejected (in an invalid batch), expired "
-    "(past retention, not stored), duplicate (counted when the player is next read: the event was "
-    "already folded into the listing when it came again).",
-    ["outcome"],
-)
-SESSIONS = Counter(
-    f"{PREFIX}_sessions_total",
-    "Sessions that became complete (completed), or whose end precedes their start (invalid); "
-    "counted when the player is next read.",
+    "(past retention, not stored). A re-delivered event is accepted again: storing it changes nothing.",
     ["outcome"],
 )
 STATEMENT_DURATION = Histogram(
@@ -65,22 +58,17 @@ STATEMENT_ERRORS = Counter(
     ["statement", "error"],
 )
 
-_EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired", "duplicate"})
-_SESSION_OUTCOMES: dict[str, str] = {"completed": "completed", "invalid_session": "invalid"}
+_EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired"})
 
 # Every outcome is exported from the start (at 0), so rate() and alerts work before the first event.
 for _outcome in _EVENT_OUTCOMES:
     EVENTS.labels(_outcome)
-for _label in _SESSION_OUTCOMES.values():
-    SESSIONS.labels(_label)
 
 
 def observe_ingest(outcome: str, count: int) -> None:
     """`SessionService.observers` hook."""
     if outcome in _EVENT_OUTCOMES:
         EVENTS.labels(outcome).inc(count)
-    elif outcome in _SESSION_OUTCOMES:
-        SESSIONS.labels(_SESSION_OUTCOMES[outcome]).inc(count)
 
 
 # Labelled children by statement name: looking one up takes a lock and a tuple per call,
