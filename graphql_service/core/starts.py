@@ -93,6 +93,9 @@ class SessionStarts:
         self._gate = asyncio.Semaphore(RECOUNT_CONCURRENCY)
         self._inflight: dict[Bucket, asyncio.Future[None]] = {}
         self._shards_recorded: set[datetime] = set()
+        # Conflicts a recount found and marked in other minutes: a count that sees this
+        # change while it runs counts again (core/starts.py `_bucket_counts`).
+        self._conflicts_marked = 0
         # When this process last marked a bucket as changed (import waits for it to go quiet).
         self.last_marked: datetime | None = None
 
@@ -178,9 +181,15 @@ class SessionStarts:
         groups: dict[tuple[Level, datetime], list[Bucket]] = defaultdict(list)
         for bucket in buckets:
             groups[(bucket.level, bucket.partition)].append(bucket)
-        partials = await asyncio.gather(
-            *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
-        )
+        for _ in range(2):
+            # A recount may find a start re-sent into a minute this count has already read
+            # as settled: that minute is marked changed, and counting once more recounts it.
+            conflicts_before = self._conflicts_marked
+            partials = await asyncio.gather(
+                *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
+            )
+            if self._conflicts_marked == conflicts_before:
+                break
         return [row for partial in partials for row in partial]
 
     async def _count_group(
@@ -352,9 +361,13 @@ class SessionStarts:
             await self._limited(self._repo.write_conflict(minute, player_id, session_id, ttl))
             if minute != here:
                 # After the conflict row: the other minute's recount, which the mark brings
-                # about, finds it.
-                self._marked_until.pop(Bucket(Level.MINUTE, minute), None)
-                await self._mark_all(self._buckets(minute), now)
+                # about, finds it. Marked anew even where this process marked it lately: that
+                # mark may be older than the other minute's last count.
+                buckets = self._buckets(minute)
+                for bucket in buckets:
+                    self._marked_until.pop(bucket, None)
+                await self._mark_all(buckets, now)
+                self._conflicts_marked += 1
 
     async def _recount_now(self, bucket: Bucket) -> None:
         began = utc_now()
