@@ -2,6 +2,7 @@
 
 serve                       run the HTTP server (uvicorn)
 migrate                     apply the CQL migrations to the configured keyspace
+upgrade                     carry a keyspace written before the session store over to it
 cassandra start|stop|status|fetch
                             the local development node (see devnode.py)
 import FILE                 load events from JSON Lines (.gz/.bz2 too) through the service
@@ -205,6 +206,16 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         MIGRATE_READS,
     )
     setting_option(migrate, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    upgrade = command(
+        "upgrade",
+        "carry a keyspace written before the session store of cql/008 over to it",
+        "Replay every event the store before cql/008 kept (session_events_by_player) through the new store's "
+        "writes, with the life each had left; idempotent, and resumes where an interrupted run stopped. "
+        "Run `migrate` first.",
+        MIGRATE_READS,
+    )
+    setting_option(upgrade, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    upgrade.add_argument("--from-start", action="store_true", help="replay everything again, even if done before")
     node = command(
         "cassandra",
         "manage the local development Cassandra node",
@@ -266,6 +277,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             return _serve(settings, debug)
         if args.command == "migrate":
             return _migrate(settings, debug)
+        if args.command == "upgrade":
+            from . import upgrade
+
+            return upgrade.main(settings, from_start=args.from_start, debug=debug)
         if args.command == "import":
             from . import importer
 

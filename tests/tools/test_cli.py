@@ -22,7 +22,7 @@ from graphql_service.tools.options import overrides
 
 ALL_MIGRATIONS = (
     "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times, "
-    "007_start_rollups"
+    "007_start_rollups, 008_sessions_by_player"
 )
 MIGRATE = "run `player-session-service migrate` (or `make migrate`)"
 BY_ENV = {setting.env: setting for setting in TABLE}
