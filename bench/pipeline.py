@@ -163,7 +163,10 @@ class Node:
     the benchmark's keyspaces: none of the service's code, so it works on any store."""
 
     def __init__(self) -> None:
-        from cassandra.cluster import Cluster
+        try:
+            from cassandra.cluster import Cluster
+        except ImportError:
+            raise SystemExit("pipeline.py: cassandra-driver is missing: run bench/pipeline.sh (bench/.venv)") from None
 
         self._cluster = Cluster(CFG.contact_points, port=CFG.cql_port)
         self._session = self._cluster.connect()

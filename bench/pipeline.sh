@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The pipeline benchmark (issue 16; see bench/pipeline.py for the phases and every variable):
 #
-#   bench/pipeline.sh                          # full length: ingest 20 s into 5,000 players; ~3 min
+#   bench/pipeline.sh                          # full length: ingest 20 s into 5,000 players, ~3 min
 #   DURATION=5s PLAYERS=500 bench/pipeline.sh  # a quick check, ~1 min
 #
 # For this service (`serve`, 1 worker, acsylla) and then the original design (bench/baseline
