@@ -233,11 +233,42 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
 
 
+def listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on TCP `port` (any local address), from /proc/net/tcp{,6}."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
 def cassandra_pid() -> int | None:
+    """The java process that listens on the CQL port: other nodes may run on the machine too
+    (a test's cluster on other addresses), so the command line alone does not tell."""
     if os.environ.get("CASSANDRA_PID"):
         return int(os.environ["CASSANDRA_PID"])
     pids = [pid for pid, (_, cmd) in proc_table().items() if "org.apache.cassandra.service.CassandraDaemon" in cmd]
-    return pids[0] if len(pids) == 1 else None
+    if len(pids) <= 1:
+        return pids[0] if pids else None
+    wanted = {f"socket:[{inode}]" for inode in listening_inodes(CFG.cql_port)}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                    return pid
+            except OSError:
+                continue
+    return None
 
 
 def ms(ticks: int) -> float:
@@ -408,14 +439,27 @@ def migrate_service(keyspace: str) -> None:
         raise RuntimeError(f"migrate failed ({done.returncode}): {done.stdout}{done.stderr}")
 
 
-def scan_log(path: Path) -> dict[str, Any]:
+# The driver's schema-metadata noise about OTHER keyspaces of the shared node (a test dropping
+# its keyspace while the driver refreshes its schema): not an error of the system under test.
+OTHER_KEYSPACE_NOISE = re.compile(r"No row found for table \(or view\) (\w+)\.")
+
+
+def scan_log(path: Path, keyspace: str) -> dict[str, Any]:
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return {"log_errors": None}
-    errors = [i for i, line in enumerate(lines) if LOG_ERROR.search(line)]
+    errors, ignored = [], 0
+    for i, line in enumerate(lines):
+        if not LOG_ERROR.search(line):
+            continue
+        noise = OTHER_KEYSPACE_NOISE.search(line)
+        if noise and noise.group(1) != keyspace:
+            ignored += 1
+        else:
+            errors.append(i)
     excerpt = lines[max(0, errors[0] - 2) : errors[0] + 25] if errors else []
-    return {"log_file": path.name, "log_errors": len(errors), "log_excerpt": excerpt}
+    return {"log_file": path.name, "log_errors": len(errors), "log_excerpt": excerpt, "log_ignored": ignored}
 
 
 # -- measuring a phase ----------------------------------------------------------------------------
@@ -682,7 +726,7 @@ def run_system(system: str, node: Node, node_pid: int | None, players_file: Path
         if expect and CFG.sample:
             c = check_sample(system, server, expect)
             say(f"  sample, limit=100: {c['right']} of {c['players']} right")
-    record({"bench": "server_log", "system": system, **scan_log(server.log)})
+    record({"bench": "server_log", "system": system, **scan_log(server.log, keyspace)})
 
 
 # -- the table ------------------------------------------------------------------------------------
@@ -820,7 +864,9 @@ def render() -> str:
         f"Machine: {info['nproc']} cores ({info['cpu_model']}), {info['mem_total_gb']} GB RAM, load average at start "
         f"{' '.join(info['loadavg_at_start'])}; commit {info['git_head']}"
         + (f" + {info['git_dirty_files']} changed files" if info["git_dirty_files"] else "")
-        + f"; Cassandra {info.get('cassandra') or '?'} on 127.0.0.1 (same machine, shared); {info['wrk_version']}.",
+        + f"; Cassandra {info.get('cassandra') or '?'} on 127.0.0.1 (same machine, shared"
+        + (f", pid {info['cassandra_pid']}" if info.get("cassandra_pid") else ": **its CPU not measured**, no process")
+        + f"); {info['wrk_version']}.",
         f"Load: ingest {c['DURATION']} into {c['PLAYERS']:,} fresh players (wrk, {c['INGEST_CONNECTIONS']} "
         f"connections, batches of 10: 5 starts, 5 ends of the connection's previous batch); then every player once, "
         f"`GET /sessions?player_id=P&limit={c['LIMIT']}` ({c['READ_CONNECTIONS']} connections), twice; "
@@ -954,7 +1000,7 @@ def problem_list() -> list[str]:
 # -- main -----------------------------------------------------------------------------------------
 
 
-def machine(cassandra: str | None) -> dict[str, Any]:
+def machine(cassandra: str | None, node_pid: int | None) -> dict[str, Any]:
     cpu = "?"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
@@ -970,6 +1016,7 @@ def machine(cassandra: str | None) -> dict[str, Any]:
         "git_head": sh("git", "rev-parse", "--short", "HEAD"),
         "git_dirty_files": len([line for line in sh("git", "status", "--porcelain").splitlines() if line.strip()]),
         "cassandra": cassandra,
+        "cassandra_pid": node_pid,
         "wrk_version": sh("wrk", "-v").splitlines()[0].split(" Copyright")[0] if shutil.which("wrk") else None,
         "kernel": sh("uname", "-r"),
         "config": {
@@ -1026,7 +1073,7 @@ def main() -> int:
     node_pid = cassandra_pid()
     if node_pid is None:
         say("no (single) Cassandra process found on this machine: node CPU is not measured (set CASSANDRA_PID)")
-    record(machine(node.release_version()))
+    record(machine(node.release_version(), node_pid))
     status = 0
     began = time.monotonic()
     try:
