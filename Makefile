@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lock cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
+.PHONY: run test setup lock cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench bench-pipeline soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
@@ -90,6 +90,11 @@ bench: migrate
 
 soak: migrate
 	bench/soak.sh
+
+# Issue 16's pipeline benchmark: ingest, first and second read of every player, this service
+# and the original design in one run, each in a keyspace of its own (DURATION=5s PLAYERS=500: quick).
+bench-pipeline: setup
+	bench/pipeline.sh
 
 # Regenerate the README's configuration table; tests/test_settings.py fails when it drifts.
 settings-table: setup
