@@ -45,7 +45,8 @@ class LegacyEvents:
         scan = await db.prepare(
             "scan_legacy_events",
             "SELECT token(player_id, folded) AS partition_token, player_id, session_id, kind, ts, country, "
-            f"received_at, ttl(received_at) AS ttl FROM {keyspace}.session_events_by_player WHERE token(player_id, folded) >= ?",
+            f"received_at, ttl(received_at) AS ttl FROM {keyspace}.session_events_by_player "
+            "WHERE token(player_id, folded) >= ?",
             write=False,
         )
         read_progress = await db.prepare(
