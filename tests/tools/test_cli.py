@@ -15,17 +15,16 @@ from pathlib import Path
 import pytest
 
 import graphql_service
-from graphql_service.settings import TABLE, Settings
+from graphql_service.settings import Settings, default_text
 from graphql_service.store import backends
 from graphql_service.tools.cli import build_parser
-from graphql_service.tools.options import overrides
+from graphql_service.tools.options import overrides, variable
 
 ALL_MIGRATIONS = (
     "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times, "
     "007_start_rollups"
 )
 MIGRATE = "run `player-session-service migrate` (or `make migrate`)"
-BY_ENV = {setting.env: setting for setting in TABLE}
 
 
 def _cli(*arguments: str, settings: Settings | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -236,7 +235,7 @@ def test_options_that_stand_for_a_setting_name_its_variable_and_default() -> Non
     }
     for command in commands.values():
         for env, action in _setting_options(command).items():
-            default = BY_ENV[env].describe_default().strip("`")
+            default = default_text(variable(env)[1]).strip("`")
             assert (action.help or "").endswith(f"(overrides {env}; default {default})"), action.help
 
 
