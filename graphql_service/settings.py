@@ -130,8 +130,9 @@ class EnvSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Our own environment source instead of pydantic-settings' (no .env, no secrets dir):
         # it reads the mapping `from_env` was given, trims, and leaves parsing to the fields.
+        # `Settings(...)` alone reads no variable: its defaults and what it is given.
         env = _ENVIRONMENT.get()
-        return init_settings, _Variables(settings_cls, os.environ if env is None else env)
+        return (init_settings,) if env is None else (init_settings, _Variables(settings_cls, env))
 
     @classmethod
     def from_env(cls: type[Model], env: Mapping[str, str] | None = None) -> Model:
