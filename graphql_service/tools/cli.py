@@ -25,6 +25,7 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 from importlib import metadata
+from types import ModuleType
 
 from .. import __version__
 from ..domain.errors import ConfigError, ServiceError, StorageRejected
@@ -153,6 +154,20 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     return 0
 
 
+def _loadgen() -> ModuleType:
+    """The loadgen tool, whose HTTP client and report table (httpx, rich) are the `tools`
+    extra: not among the wheel's runtime dependencies."""
+    try:
+        from . import loadgen
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: loadgen needs {exc.name}, from the tools extra: pip install 'player-session-service[tools]'",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    return loadgen
+
+
 def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) -> argparse.ArgumentParser:
     """The parser; a tool's own options are added (its module imported) only when `argv`
     names that tool, or when `argv` is None (everything, for documentation and tests).
@@ -243,9 +258,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
 
         importer.add_arguments(import_parser)
     if "loadgen" in wanted or argv is None:
-        from . import loadgen
-
-        loadgen.add_arguments(loadgen_parser)
+        _loadgen().add_arguments(loadgen_parser)
     return parser
 
 
@@ -274,9 +287,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             args.debug = debug
             return importer.main(args, settings)
         if args.command == "loadgen":
-            from . import loadgen
-
-            return loadgen.main(args)
+            done: int = _loadgen().main(args)
+            return done
         return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         if debug:

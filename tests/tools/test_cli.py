@@ -290,3 +290,14 @@ def test_usage_names_the_program_as_it_was_run() -> None:
 
     assert as_module.stdout.startswith("usage: python -m graphql_service serve ")
     assert as_script.stdout.startswith("usage: player-session-service serve ")
+
+
+def test_loadgen_without_the_tools_extra_is_one_line_naming_it() -> None:
+    # httpx and rich are the `tools` extra, not runtime dependencies: hide httpx.
+    code = "import sys; sys.modules['httpx'] = None; from graphql_service.tools.cli import main; main(['loadgen'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: loadgen needs httpx, from the tools extra: pip install 'player-session-service[tools]'"
+    )
