@@ -9,7 +9,7 @@ import FILE                 load events from JSON Lines (.gz/.bz2 too) through t
 loadgen                     drive a running service over HTTP; or write a data set
 
 Options that stand for a setting (`serve --port` for PORT, ...) are made from that setting's
-row in settings.TABLE (options.py) and handed on as the environment variable.
+field (settings.py, options.py) and handed on as the environment variable.
 
 Every operator mistake ends as one `error: ...` line and a non-zero exit; `--debug` (or
 LOG_LEVEL=DEBUG) adds the traceback. Tools are imported when their command runs, so `serve`
@@ -26,6 +26,7 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 from importlib import metadata
+from types import ModuleType
 
 from .. import __version__
 from ..domain.errors import ConfigError, ServiceError, StorageRejected
@@ -36,9 +37,9 @@ from .options import (
     IMPORT_READS,
     LOGGING,
     MIGRATE_READS,
-    NODE_READS,
     SERVE_READS,
     environment,
+    node_reads,
     overrides,
     setting_option,
     width,
@@ -114,16 +115,17 @@ def _serve(settings: Settings, debug: bool) -> int:
 def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     from . import devnode
 
-    spec = devnode.default_spec(settings)
+    node = devnode.NodeSettings.from_env()
+    spec = devnode.default_spec(node, settings.port)
     if action == "start":
         if not settings.uses_local_node:
             print(f"CASSANDRA_CONTACT_POINTS is set ({','.join(settings.contact_points)}): using that cluster")
             return 0
         if nodes == 1:
-            devnode.start(settings, spec)
+            devnode.start(node, spec)
             return 0
-        specs = devnode.default_cluster_specs(settings, nodes)
-        devnode.start_cluster(settings, specs)
+        specs = devnode.default_cluster_specs(node, nodes, settings.port)
+        devnode.start_cluster(node, specs)
         print(
             f"{nodes} nodes in datacenter {devnode.DATACENTER}. To use them:\n"
             f"  export CASSANDRA_CONTACT_POINTS={','.join(s.address for s in specs)}\n"
@@ -133,10 +135,10 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
         )
     elif action == "stop":
         # Every node this project started: the single one and any local cluster's.
-        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(settings)) if devnode.stop(s)]
+        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(node, settings.port)) if devnode.stop(s)]
         print(f"stopped {', '.join(stopped)}" if stopped else "no node started by this project is running")
     elif action == "status":
-        cluster = devnode.existing_cluster_specs(settings)
+        cluster = devnode.existing_cluster_specs(node, settings.port)
         running = False
         for each in (spec, *cluster):
             current = devnode.status(each)
@@ -148,9 +150,23 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
             running = running or current.running
         return 0 if running else 3
     elif action == "fetch":
-        version, lib = devnode.fetch(settings)
+        version, lib = devnode.fetch(node)
         print(f"Apache Cassandra {version} cached in {lib}")
     return 0
+
+
+def _loadgen() -> ModuleType:
+    """The loadgen tool, whose HTTP client and report table (httpx, rich) are the `tools`
+    extra: not among the wheel's runtime dependencies."""
+    try:
+        from . import loadgen
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: loadgen needs {exc.name}, from the tools extra: pip install 'player-session-service[tools]'",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    return loadgen
 
 
 def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) -> argparse.ArgumentParser:
@@ -183,7 +199,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
             name,
             help=summary,
             description=textwrap.fill(description, width=width()),
-            epilog=environment(reads),
+            epilog=environment(reads) if reads else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[debug],
         )
@@ -221,7 +237,8 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "manage the local development Cassandra node",
         "The local development node: start it (or reuse one that answers on the port), stop it, show its "
         "status (exit code 3 when it is not running), or fetch and cache a Cassandra release.",
-        NODE_READS,
+        # The node's settings are the node tool's (devnode.py), loaded only when asked for.
+        node_reads() if "cassandra" in wanted or argv is None else (),
     )
     node.add_argument("action", choices=["start", "stop", "status", "fetch"], help="what to do with the node")
     node.add_argument(
@@ -252,9 +269,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
 
         importer.add_arguments(import_parser)
     if "loadgen" in wanted or argv is None:
-        from . import loadgen
-
-        loadgen.add_arguments(loadgen_parser)
+        _loadgen().add_arguments(loadgen_parser)
     return parser
 
 
@@ -287,9 +302,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             args.debug = debug
             return importer.main(args, settings)
         if args.command == "loadgen":
-            from . import loadgen
-
-            return loadgen.main(args)
+            done: int = _loadgen().main(args)
+            return done
         return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         if debug:

@@ -29,13 +29,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, get_args
 
 from ..core.service import SessionService
 from ..core.settling import settle_after_writes
 from ..domain.errors import InvalidInput, StorageUnavailable, ToolError
 from ..domain.events import MAX_BATCH_EVENTS, SubmitResult, utc_now
-from ..settings import TABLE, RetentionClock, Settings
+from ..settings import RetentionClock, Settings
 from ..store.backends import Backend
 from .argtypes import batch_size, positive_int
 from .preflight import ready_service
@@ -385,13 +385,13 @@ def format_summary(summary: ImportSummary) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    clock = next(setting for setting in TABLE if setting.attr == "retention_clock")
+    clock = Settings.model_fields["retention_clock"]
     parser.add_argument("file", type=Path, help="JSON Lines, one event per line; .gz and .bz2 are read directly")
     parser.add_argument(
         "--retention-from",
-        choices=clock.choices,
+        choices=get_args(RetentionClock),
         help=f"count retention from the event's ts (event) or from now (ingestion), to replay old data "
-        f"(overrides {clock.env}; default {clock.default})",
+        f"(overrides {clock.validation_alias}; default {clock.default})",
     )
     parser.add_argument(
         "--concurrency",
