@@ -27,6 +27,7 @@ from ..domain.events import (
     MAX_WINDOW_HOURS,
     MIN_BATCH_EVENTS,
 )
+from ..domain.sessions import STATS_MAX_SESSIONS
 
 try:
     _VERSION = version("player-session-service")
@@ -589,6 +590,11 @@ DOCUMENT: dict[str, Any] = {
                     "total_seconds": {"type": "number", "minimum": 0},
                     "average_seconds": {"type": ["number", "null"], "minimum": 0},
                     "last_session_end": {"oneOf": [_INSTANT, {"type": "null"}]},
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "True when the player has more sessions than one read takes "
+                        f"({STATS_MAX_SESSIONS:,}): the totals are then over that many of them.",
+                    },
                 },
                 "required": [
                     "player_id",
@@ -596,6 +602,7 @@ DOCUMENT: dict[str, Any] = {
                     "total_seconds",
                     "average_seconds",
                     "last_session_end",
+                    "truncated",
                 ],
                 "additionalProperties": False,
             },

@@ -109,6 +109,11 @@ def completed(player_id: str, halves: Halves) -> Session | None:
     return Session(halves.session_id, player_id, halves.country, halves.start_ts, halves.last_end)
 
 
+# Sessions one stats read takes at most: anyone may post sessions under any player id, so
+# one request must not read an arbitrarily large partition (a year at 25 sessions a day).
+STATS_MAX_SESSIONS = 10_000
+
+
 @dataclass(frozen=True)
 class PlayerStats:
     """Totals over the player's retained complete sessions."""

@@ -14,16 +14,13 @@ from typing import Any
 from uuid import UUID
 
 from ..domain.events import Event
-from ..domain.sessions import EndRow, Halves, micros, version
+from ..domain.sessions import STATS_MAX_SESSIONS, EndRow, Halves, micros, version
 from .backends import Backend, Prepared, Row
 from .backends.base import utc
 
 # The clustering position of session rows in a player's partition (cql/008): never an
 # event's time, since nothing older than a year is stored.
 SESSION_ROW = datetime(1970, 1, 1, tzinfo=UTC)
-# Session rows one stats read takes at most: anyone may post sessions under any player id,
-# so one request must not read an arbitrarily large partition (a year at 25 sessions a day).
-STATS_MAX_SESSIONS = 10_000
 # Sessions per `session_id IN ?` read.
 IN_SESSIONS = 100
 
