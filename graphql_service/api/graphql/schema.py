@@ -23,6 +23,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from .access import OperationAccess
 from .context import Context
 from .errors import ServiceErrors, is_internal
 from .scalars import SCALARS
@@ -146,6 +147,8 @@ class ServiceSchema(strawberry.Schema):
 def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
+        # First: an operation the caller may not run is neither validated nor run.
+        OperationAccess,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
