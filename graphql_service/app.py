@@ -28,6 +28,7 @@ from .api.errors import HANDLERS
 from .api.graphiql import graphiql_routes
 from .api.graphql.schema import build_schema
 from .api.graphql.view import GraphQLApp
+from .api.headers import StandardHeaders
 from .api.health import healthz, metrics_endpoint, readyz
 from .api.middleware import BodyLimit, RequestId, RequestMetrics, Utf8Urls
 from .core.service import SessionService
@@ -102,13 +103,15 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
         ],
         exception_handlers=dict(HANDLERS),
         # Outermost first: the request id is set before anything logs, and the metrics
-        # also count what the body limit refuses. Every answer may be compressed; CORS sits
-        # outside the API keys (a preflight has none, and a page must be able to read a 401)
-        # and the body checks; the body limit bounds the compressed body, InflateBodies the
+        # also count what the body limit refuses; every answer gets the standard headers
+        # (nosniff, Cache-Control). Every answer may be compressed; CORS sits outside the
+        # API keys (a preflight has none, and a page must be able to read a 401) and the
+        # body checks; the body limit bounds the compressed body, InflateBodies the
         # inflated one; the deadline counts neither the body's arrival nor its inflating.
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
+            Middleware(StandardHeaders),
             *compressed_responses(settings),
             Middleware(AllowedHosts, hosts=settings.allowed_hosts),
             *cors(settings),
