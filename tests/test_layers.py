@@ -117,7 +117,8 @@ def test_every_library_the_package_imports_is_declared() -> None:
     # A library that only arrives as another's dependency can vanish with that one's next
     # release (cross_web came with Strawberry): pyproject.toml names each one we import.
     project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
-    requirements = [*project["dependencies"], *(r for extra in project["optional-dependencies"].values() for r in extra)]
+    extras = project["optional-dependencies"].values()
+    requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
     declared = {_normal(Requirement(r).name) for r in requirements}
     distributions = importlib.metadata.packages_distributions()
     undeclared = sorted(
