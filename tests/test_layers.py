@@ -11,9 +11,14 @@ ops/                  settings
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 PACKAGE = Path(__file__).resolve().parent.parent / "graphql_service"
 LAYERS = {"domain": 0, "store": 1, "core": 2, "api": 3}
@@ -106,3 +111,26 @@ def test_serving_loads_no_command_line_tool() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_library_the_package_imports_is_declared() -> None:
+    # A library that only arrives as another's dependency can vanish with that one's next
+    # release (cross_web came with Strawberry): pyproject.toml names each one we import.
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"].values()
+    requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
+    declared = {_normal(Requirement(r).name) for r in requirements}
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = sorted(
+        f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        for name, line in _imports(path)
+        if (top := name.split(".")[0]) in distributions
+        and top != "graphql_service"
+        and not declared & {_normal(d) for d in distributions[top]}
+    )
+    assert undeclared == []
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
