@@ -9,16 +9,17 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lock cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
+.PHONY: run test setup lock cassandra cassandra-stop cassandra-status kafka kafka-stop kafka-status chromium migrate lint schema settings-table screenshot bench soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
 
-# In CI (CI=true) the node is stopped afterwards; locally it keeps running so the next
-# run starts in seconds (`make cassandra-stop` ends it).
-test: setup lint cassandra chromium
+# In CI (CI=true) the node and the broker are stopped afterwards; locally they keep running
+# so the next run starts in seconds (`make cassandra-stop`, `make kafka-stop` end them).
+# Kafka is for tests/consume only: `make run` never needs it.
+test: setup lint cassandra kafka chromium
 	@status=0; $(BIN)/pytest || status=$$?; \
-	if [ -n "$$CI" ]; then $(BIN)/python -m graphql_service cassandra stop; fi; \
+	if [ -n "$$CI" ]; then $(BIN)/python -m graphql_service kafka stop; $(BIN)/python -m graphql_service cassandra stop; fi; \
 	exit $$status
 
 setup: $(STAMP) $(NODE_STAMP)
@@ -64,6 +65,16 @@ chromium:
 			echo "The browser test needs Debian's Chromium: sudo apt-get update && sudo apt-get install -y chromium"; \
 			exit 1; \
 		fi; }
+
+# The local Apache Kafka broker (KRaft, 127.0.0.1:9092) for `consume`'s tests and benchmark.
+kafka: $(STAMP)
+	$(BIN)/python -m graphql_service kafka start
+
+kafka-stop: setup
+	$(BIN)/python -m graphql_service kafka stop
+
+kafka-status: setup
+	$(BIN)/python -m graphql_service kafka status
 
 migrate: cassandra
 	$(BIN)/python -m graphql_service migrate

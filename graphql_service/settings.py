@@ -337,6 +337,109 @@ TABLE: tuple[Setting, ...] = (
         None,
         "an existing, empty directory: `/metrics` then sums all `WEB_CONCURRENCY` workers",
     ),
+    # `consume`: the Kafka (or Azure Event Hubs) consumer, graphql_service/consume/.
+    Setting(
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "kafka_bootstrap_servers",
+        "hosts",
+        ("127.0.0.1:9092",),
+        "`consume`: comma-separated `host:port` of Kafka brokers (Azure Event Hubs: "
+        "`NAMESPACE.servicebus.windows.net:9093`); the default is the local broker (`kafka start`)",
+    ),
+    Setting(
+        "KAFKA_TOPICS",
+        "kafka_topics",
+        "list",
+        ("player-events",),
+        '`consume`: comma-separated topics to read; a record is one event or `{"rows": [...]}` as in `POST /events`',
+    ),
+    Setting(
+        "KAFKA_GROUP_ID",
+        "kafka_group_id",
+        "str",
+        "player-session-service",
+        "`consume`: the consumer group; processes of one group split the topics' partitions",
+    ),
+    Setting(
+        "KAFKA_DEAD_LETTER_TOPIC",
+        "kafka_dead_letter_topic",
+        "str",
+        "player-events-dead-letter",
+        "`consume`: where records that cannot be stored go (not JSON, invalid events), the reason in the "
+        "`dead-letter-reason` header",
+    ),
+    Setting(
+        "KAFKA_SECURITY_PROTOCOL",
+        "kafka_security_protocol",
+        "choice",
+        "PLAINTEXT",
+        "`consume`: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (Azure Event Hubs: `SASL_SSL`)",
+        choices=("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"),
+    ),
+    Setting(
+        "KAFKA_SASL_MECHANISM",
+        "kafka_sasl_mechanism",
+        "choice",
+        "PLAIN",
+        "`consume`: SASL mechanism (Azure Event Hubs: `PLAIN`)",
+        choices=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    ),
+    Setting(
+        "KAFKA_SASL_USERNAME",
+        "kafka_sasl_username",
+        "str",
+        None,
+        "`consume`: SASL user (Azure Event Hubs: `$ConnectionString`, literally)",
+    ),
+    Setting(
+        "KAFKA_SASL_PASSWORD",
+        "kafka_sasl_password",
+        "str",
+        None,
+        "`consume`: its password (Azure Event Hubs: the namespace's connection string `Endpoint=sb://…`)",
+    ),
+    Setting(
+        "KAFKA_SSL_CA_FILE",
+        "kafka_ssl_ca_file",
+        "str",
+        None,
+        "`consume`: CA certificate (PEM) for `SSL`/`SASL_SSL`; unset = the system's CAs",
+    ),
+    Setting(
+        "KAFKA_BATCH_SIZE",
+        "kafka_batch_size",
+        "int",
+        500,
+        "`consume`: records fetched and stored per round; their offsets are committed once all are stored",
+        1,
+        100_000,
+    ),
+    Setting(
+        "KAFKA_CONCURRENCY",
+        "kafka_concurrency",
+        "int",
+        64,
+        "`consume`: records of a round written to Cassandra at once, per process",
+        1,
+        4096,
+    ),
+    Setting(
+        "KAFKA_HEALTH_PORT",
+        "kafka_health_port",
+        "int",
+        8001,
+        "`consume`: port (on `HOST`) of the consumer's `/healthz`, `/readyz` and `/metrics`; 0 = none",
+        0,
+        65535,
+    ),
+    Setting("KAFKA_HEAP", "kafka_heap", "str", "384M", "local broker: JVM heap of `kafka start`"),
+    Setting(
+        "KAFKA_VERSION",
+        "kafka_version",
+        "str",
+        "4.1.1",
+        "local broker: the Apache Kafka version `kafka start` fetches (KRaft, one broker and controller)",
+    ),
     Setting(
         "CASSANDRA_VERSION",
         "cassandra_version",
@@ -383,7 +486,7 @@ TABLE: tuple[Setting, ...] = (
 )
 _BY_ATTR = {s.attr: s for s in TABLE}
 # Taken exactly as given (a password may start or end with a space).
-SECRETS = frozenset({"CASSANDRA_PASSWORD", "METRICS_TOKEN"})
+SECRETS = frozenset({"CASSANDRA_PASSWORD", "METRICS_TOKEN", "KAFKA_SASL_PASSWORD"})
 
 
 def _default(attr: str) -> Any:
@@ -488,6 +591,20 @@ class Settings:
     log_level: str = _default("log_level")
     # Set: prometheus-client keeps values in files there and /metrics sums every worker's.
     metrics_multiprocess_dir: Path | None = _default("metrics_multiprocess_dir")
+    kafka_bootstrap_servers: tuple[str, ...] = _default("kafka_bootstrap_servers")
+    kafka_topics: tuple[str, ...] = _default("kafka_topics")
+    kafka_group_id: str = _default("kafka_group_id")
+    kafka_dead_letter_topic: str = _default("kafka_dead_letter_topic")
+    kafka_security_protocol: str = _default("kafka_security_protocol")
+    kafka_sasl_mechanism: str = _default("kafka_sasl_mechanism")
+    kafka_sasl_username: str | None = _default("kafka_sasl_username")
+    kafka_sasl_password: str | None = _default("kafka_sasl_password")
+    kafka_ssl_ca_file: str | None = _default("kafka_ssl_ca_file")
+    kafka_batch_size: int = _default("kafka_batch_size")
+    kafka_concurrency: int = _default("kafka_concurrency")
+    kafka_health_port: int = _default("kafka_health_port")
+    kafka_heap: str = _default("kafka_heap")
+    kafka_version: str = _default("kafka_version")
     cassandra_version: str | None = _default("cassandra_version")
     cassandra_heap: str = _default("cassandra_heap")
     cassandra_start_timeout_seconds: int = _default("cassandra_start_timeout_seconds")
@@ -520,6 +637,13 @@ class Settings:
         if values.get("password") and not values.get("username"):
             # Without a user name no credentials are sent at all; say so instead of ignoring it.
             raise ConfigError("CASSANDRA_PASSWORD is set but CASSANDRA_USERNAME is not")
+        if values.get("kafka_sasl_password") and not values.get("kafka_sasl_username"):
+            raise ConfigError("KAFKA_SASL_PASSWORD is set but KAFKA_SASL_USERNAME is not")
+        if values.get("kafka_security_protocol", "").startswith("SASL_") and not values.get("kafka_sasl_password"):
+            raise ConfigError(
+                f"KAFKA_SECURITY_PROTOCOL={values['kafka_security_protocol']} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
         if "tls_enabled" not in values and values.get("tls_ca_file"):
             values["tls_enabled"] = True
         shards = values.get("start_shards")

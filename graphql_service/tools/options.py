@@ -36,6 +36,7 @@ CONNECTION = (
     "CASSANDRA_REQUEST_TIMEOUT",
 )
 LOCAL_NODE = tuple(s.env for s in TABLE if s.meaning.startswith("local node:"))
+LOCAL_BROKER = tuple(s.env for s in TABLE if s.meaning.startswith("local broker:"))
 LOGGING = ("LOG_FORMAT", "LOG_LEVEL")
 MIGRATE_READS = (*CONNECTION, "CASSANDRA_REPLICATION", "CQL_DIR", *LOGGING)
 IMPORT_READS = (
@@ -49,7 +50,12 @@ IMPORT_READS = (
     "CQL_DIR",
     *LOGGING,
 )
-SERVE_READS = tuple(s.env for s in TABLE if s.env not in LOCAL_NODE and s.env != "CASSANDRA_REPLICATION")
+KAFKA = tuple(s.env for s in TABLE if s.meaning.startswith("`consume`:"))
+SERVE_READS = tuple(
+    s.env for s in TABLE if s.env not in (*LOCAL_NODE, *LOCAL_BROKER, *KAFKA) and s.env != "CASSANDRA_REPLICATION"
+)
+CONSUME_READS = (*IMPORT_READS[:-2], "START_SHARDS", *KAFKA, "HOST", *LOGGING)
+KAFKA_NODE_READS = (*LOCAL_BROKER, "JAVA_HOME", "PSS_CACHE_DIR", "PSS_RUN_DIR")
 NODE_READS = ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *LOCAL_NODE)
 
 
