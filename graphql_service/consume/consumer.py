@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, StorageRejected, StorageUnavailable
-from ..domain.events import describe
+from ..domain.events import MAX_BATCH_EVENTS, describe
 from ..ops import metrics
 from ..settings import Settings
 from .kafka import KafkaLink, Record, TransientBrokerError
-from .records import BadRecord, decode
+from .records import BadRecord, Submission, decode
 from .rounds import Partition, Round
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,40 @@ class ConsumerState:
     @property
     def ready(self) -> bool:
         return self.joined and self.storage_available
+
+
+@dataclass(frozen=True)
+class Decoded:
+    tp: Partition
+    index: int
+    record: Record
+    submission: Submission | None
+    error: str | None = None
+
+
+def _groups(current: Round[Record]) -> list[list[Decoded]]:
+    """The round's records as units of work: consecutive one-event records of a partition
+    together, up to a batch's MAX_BATCH_EVENTS; every other record alone."""
+    groups: list[list[Decoded]] = []
+    for tp, records in current.records.items():
+        singles: list[Decoded] = []
+        for index, record in enumerate(records):
+            try:
+                decoded = Decoded(tp, index, record, decode(record.value))
+            except BadRecord as exc:
+                groups.append([Decoded(tp, index, record, None, str(exc))])
+                continue
+            submission = decoded.submission
+            if submission is not None and len(submission.events) == 1 and submission.sent_at is None:
+                singles.append(decoded)
+                if len(singles) == MAX_BATCH_EVENTS:
+                    groups.append(singles)
+                    singles = []
+            else:
+                groups.append([decoded])
+        if singles:
+            groups.append(singles)
+    return groups
 
 
 def _reason(exc: InvalidInput) -> str:
@@ -128,12 +162,7 @@ class Consumer:
             callback(offsets)
 
     async def _store_round(self, current: Round[Record]) -> None:
-        async def one(tp: Partition, index: int, record: Record) -> None:
-            async with self._slots:
-                await self._store(record)
-            current.mark_done(tp, index)
-
-        tasks = [asyncio.ensure_future(one(tp, index, record)) for tp, index, record in current.items()]
+        tasks = [asyncio.ensure_future(self._store_group(current, group)) for group in _groups(current)]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -141,25 +170,50 @@ class Consumer:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _store(self, record: Record) -> None:
-        try:
-            submission = decode(record.value)
-        except BadRecord as exc:
-            await self._dead_letter(record, "not_json", str(exc))
-            return
+    async def _store_group(self, current: Round[Record], group: list[Decoded]) -> None:
+        """Records of one event each are submitted together (one batch, as a game client sends
+        them over HTTP); if that batch is refused, each is submitted alone, so one bad event
+        is dead-lettered by itself and the others are stored."""
+        async with self._slots:
+            if len(group) > 1:
+                events = [event for each in group for event in each.submission.events]  # type: ignore[union-attr]
+                if await self._write(events, None) is None:
+                    for each in group:
+                        self._stored(current, each)
+                    return
+            for each in group:
+                await self._store_one(current, each)
+
+    async def _store_one(self, current: Round[Record], decoded: Decoded) -> None:
+        record, submission = decoded.record, decoded.submission
+        if submission is None:
+            await self._dead_letter(record, "not_json", decoded.error or "")
+        else:
+            refused = await self._write(submission.events, submission.sent_at)
+            if refused is not None:
+                await self._dead_letter(record, *refused)
+                current.mark_done(decoded.tp, decoded.index)
+                return
+            metrics.KAFKA_RECORDS_STORED.labels(record.topic).inc()
+        current.mark_done(decoded.tp, decoded.index)
+
+    def _stored(self, current: Round[Record], decoded: Decoded) -> None:
+        metrics.KAFKA_RECORDS_STORED.labels(decoded.record.topic).inc()
+        current.mark_done(decoded.tp, decoded.index)
+
+    async def _write(self, events: list[object], sent_at: object) -> tuple[str, str] | None:
+        """Submit until Cassandra has the events (None) or refuses them: (kind, reason)."""
         backoff = FIRST_BACKOFF_SECONDS
         while True:
             try:
-                await self._service.submit_events(submission.events, sent_at=submission.sent_at)
+                await self._service.submit_events(events, sent_at=sent_at)
             except InvalidInput as exc:
-                await self._dead_letter(record, "invalid", _reason(exc))
-                return
+                return "invalid", _reason(exc)
             except StorageRejected as exc:
                 # Retrying cannot help (a schema or configuration problem, e.g. a TTL past
                 # 2038): keep the record in the dead-letter topic instead of blocking the partition.
-                log.error("Cassandra rejected record %s/%d@%d: %s", record.topic, record.partition, record.offset, exc)
-                await self._dead_letter(record, "rejected", f"Cassandra rejected it: {exc}")
-                return
+                log.error("Cassandra rejected a record: %s", exc)
+                return "rejected", f"Cassandra rejected it: {exc}"
             except StorageUnavailable as exc:
                 if self.state.storage_available:
                     log.warning("Cassandra unavailable (%s): retrying, nothing more is read meanwhile", exc)
@@ -172,8 +226,7 @@ class Consumer:
             if not self.state.storage_available:
                 log.warning("Cassandra available again")
             self.state.storage_available = True
-            metrics.KAFKA_RECORDS_STORED.labels(record.topic).inc()
-            return
+            return None
 
     async def _pause(self, seconds: float) -> None:
         try:
