@@ -81,7 +81,13 @@ def events_of_burst() -> list[bytes]:
         session = str(uuid.uuid4())
         out.append(
             json.dumps(
-                {"event": "start", "player_id": player, "session_id": session, "ts": started.isoformat(), "country": "FI"}
+                {
+                    "event": "start",
+                    "player_id": player,
+                    "session_id": session,
+                    "ts": started.isoformat(),
+                    "country": "FI",
+                }
             ).encode()
         )
         ended = started + timedelta(seconds=600)
@@ -234,8 +240,15 @@ def run_http() -> dict[str, Any] | None:
 async def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    record({"bench": "machine", "commit": commit.stdout.strip(), "nproc": os.cpu_count(),
-            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3], "utc": STAMP})
+    record(
+        {
+            "bench": "machine",
+            "commit": commit.stdout.strip(),
+            "nproc": os.cpu_count(),
+            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+            "utc": STAMP,
+        }
+    )
     settings = Settings.from_env().with_overrides(keyspace=f"bench_consume_{STAMP.lower()}")
     db = await backends.connect(settings)
     await migrations.apply(db, settings)
@@ -245,7 +258,9 @@ async def main() -> None:
         values = events_of_burst()
         seconds = await produce(topic, values)
         total = await end_offsets(topic)
-        record({"bench": "produce", "events": total, "seconds": round(seconds, 1), "events_per_s": round(total / seconds)})
+        record(
+            {"bench": "produce", "events": total, "seconds": round(seconds, 1), "events_per_s": round(total / seconds)}
+        )
         say(f"produced {total:,} in {seconds:.1f}s")
         runs = []
         for processes in CONSUMERS:
@@ -267,8 +282,10 @@ async def main() -> None:
             f"{run['statements_per_event']} | {run['seconds_to_drain']} s |"
         )
     if http:
-        lines.append(f"| HTTP `POST /events` (wrk, {HTTP_DURATION}) | 1 worker | | {http['events_per_s']:,} | "
-                     f"{http['statements_per_event']} | |")
+        lines.append(
+            f"| HTTP `POST /events` (wrk, {HTTP_DURATION}) | 1 worker | | {http['events_per_s']:,} | "
+            f"{http['statements_per_event']} | |"
+        )
     table = "\n".join(lines)
     (RESULTS / "summary.md").write_text(table + "\n")
     print(table)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..core.service import SessionService
 from ..domain.errors import InvalidInput, StorageRejected, StorageUnavailable
-from ..domain.events import MAX_BATCH_EVENTS, describe
+from ..domain.events import MAX_BATCH_EVENTS
 from ..ops import metrics
 from ..settings import Settings
 from .kafka import KafkaLink, Record, TransientBrokerError
@@ -91,7 +91,8 @@ def _groups(current: Round[Record]) -> list[list[Decoded]]:
 
 
 def _reason(exc: InvalidInput) -> str:
-    return f"{exc.message}: {describe(exc.problems)}" if exc.problems else exc.message
+    # The API's 400 message, which names every problem.
+    return exc.message
 
 
 class Consumer:

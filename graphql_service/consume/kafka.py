@@ -75,9 +75,10 @@ class KafkaLink:
             max_poll_records=settings.kafka_batch_size,
             **connection,
         )
-        # acks=all and idempotence: a dead-lettered record is in the topic before its
-        # offset is committed.
-        self._producer = AIOKafkaProducer(acks="all", enable_idempotence=True, linger_ms=5, **connection)
+        # acks=all: a dead-lettered record is on every in-sync replica before its offset is
+        # committed. No idempotent producer (not every Kafka endpoint offers it): a dead
+        # letter sent twice after a retry is a harmless duplicate.
+        self._producer = AIOKafkaProducer(acks="all", linger_ms=5, **connection)
         self._dead_letter_topic = settings.kafka_dead_letter_topic
         self._bootstrap = ",".join(settings.kafka_bootstrap_servers)
 

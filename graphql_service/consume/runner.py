@@ -56,7 +56,7 @@ def _readiness(
     def readiness() -> tuple[bool, dict[str, object]]:
         current = link()
         details: dict[str, object] = {
-            "kafka": "in the group" if state.joined else "joining",
+            "kafka": "consuming" if state.joined else "not yet",
             "cassandra": "available" if state.storage_available else f"unavailable: {state.last_storage_error}",
             "partitions": sorted(f"{t}/{p}" for t, p in current.assignment()) if current else [],
         }
