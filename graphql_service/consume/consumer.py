@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.service import SessionService
@@ -103,8 +102,6 @@ class Consumer:
         self._slots = asyncio.Semaphore(settings.kafka_concurrency)
         self._stopping = asyncio.Event()
         self.state = ConsumerState()
-        # Called after every commit with the offsets committed (tests, the benchmark).
-        self.on_commit: list[Callable[[dict[Partition, int]], None]] = []
 
     def stop(self) -> None:
         """Finish (or abandon, if Cassandra is down) the records under way, commit what is
@@ -159,8 +156,6 @@ class Consumer:
             log.warning("could not commit offsets: %s", exc)
             return
         self.state.committed.update(offsets)
-        for callback in self.on_commit:
-            callback(offsets)
 
     async def _store_round(self, current: Round[Record]) -> None:
         tasks = [asyncio.ensure_future(self._store_group(current, group)) for group in _groups(current)]

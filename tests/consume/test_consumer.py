@@ -60,6 +60,13 @@ async def _listed_once(service: SessionService, sent: dict[str, set[uuid.UUID]])
         assert Counter(listed) == Counter(sessions), player
 
 
+async def _produce_steadily(topics: Topics, records: list[dict[str, Any]], chunks: int) -> None:
+    size = -(-len(records) // chunks)
+    for first in range(0, len(records), size):
+        await produce(topics.bootstrap, topics.events, records[first : first + size])
+        await asyncio.sleep(0.3)
+
+
 async def _run_until_committed(
     settings: Settings, topics: Topics, then: Callable[[], Awaitable[None]] | None = None
 ) -> None:
@@ -188,10 +195,14 @@ async def test_two_consumers_split_the_partitions_and_a_kill_9_under_load_loses_
             assert time.monotonic() < deadline, f"no split of the partitions: {shares}\n{a.log_path.read_text()}"
             await asyncio.sleep(0.2)
 
-        await produce(topics.bootstrap, topics.events, records)
-        await wait_until_committed(topics.bootstrap, topics, at_least=len(records) // 10)
-        os.kill(a.process.pid, signal.SIGKILL)  # mid-stream: some rounds stored, not committed
+        # Records keep arriving while A is killed: it dies in the middle of the stream, with
+        # rounds fetched, some stored, not all committed.
+        producing = asyncio.ensure_future(_produce_steadily(topics, records, chunks=10))
+        await wait_until_committed(topics.bootstrap, topics, at_least=len(records) // 20)
+        os.kill(a.process.pid, signal.SIGKILL)
         a.process.wait()
+        assert not producing.done()  # killed under load
+        await producing
         with consumer_process(env, tmp_path / "a-again.log"):
             await wait_until_committed(topics.bootstrap, topics)
         assert b.process.poll() is None
