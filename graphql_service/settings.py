@@ -345,6 +345,7 @@ TABLE: tuple[Setting, ...] = (
         ("127.0.0.1:9092",),
         "`consume`: comma-separated `host:port` of Kafka brokers (Azure Event Hubs: "
         "`NAMESPACE.servicebus.windows.net:9093`); the default is the local broker (`kafka start`)",
+        shown="`127.0.0.1:9092`",
     ),
     Setting(
         "KAFKA_TOPICS",
@@ -352,6 +353,7 @@ TABLE: tuple[Setting, ...] = (
         "list",
         ("player-events",),
         '`consume`: comma-separated topics to read; a record is one event or `{"rows": [...]}` as in `POST /events`',
+        shown="`player-events`",
     ),
     Setting(
         "KAFKA_GROUP_ID",
