@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lock cassandra cassandra-stop cassandra-status kafka kafka-stop kafka-status chromium migrate lint schema settings-table screenshot bench soak clean
+.PHONY: run test setup lock cassandra cassandra-stop cassandra-status kafka kafka-stop kafka-status chromium migrate lint schema settings-table screenshot bench bench-consume soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
@@ -101,6 +101,10 @@ bench: migrate
 
 soak: migrate
 	bench/soak.sh
+
+# The Kafka consumer beside HTTP ingest (bench/consume.py, BENCHMARKS.md); EVENTS=40000 for a check.
+bench-consume: migrate kafka
+	$(BIN)/python bench/consume.py
 
 # Regenerate the README's configuration table; tests/test_settings.py fails when it drifts.
 settings-table: setup
