@@ -35,6 +35,8 @@ LogFormat = Literal["text", "json"]
 Driver = Literal["acsylla", "cassandra-driver"]
 Consistency = Literal["ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+KafkaSecurity = Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"]
+KafkaSasl = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 ONE_YEAR_SECONDS = 365 * 24 * 3600
 # Cassandra refuses TTLs above 20 years.
@@ -404,6 +406,73 @@ class Settings(EnvSettings):
         None,
         "an existing, empty directory: `/metrics` then sums all `WEB_CONCURRENCY` workers",
     )
+    # `consume`: the Kafka (or Azure Event Hubs) consumer, graphql_service/consume/.
+    kafka_bootstrap_servers: tuple[str, ...] = setting(
+        "KAFKA_BOOTSTRAP_SERVERS",
+        ("127.0.0.1:9092",),
+        "`consume`: comma-separated `host:port` of Kafka brokers (Azure Event Hubs: "
+        "`NAMESPACE.servicebus.windows.net:9093`); the default is the local broker (`kafka start`)",
+        shown="`127.0.0.1:9092`",
+    )
+    kafka_topics: tuple[str, ...] = setting(
+        "KAFKA_TOPICS",
+        ("player-events",),
+        '`consume`: comma-separated topics to read; a record is one event or `{"rows": [...]}` as in `POST /events`',
+        shown="`player-events`",
+    )
+    kafka_group_id: str = setting(
+        "KAFKA_GROUP_ID",
+        "player-session-service",
+        "`consume`: the consumer group; processes of one group split the topics' partitions",
+    )
+    kafka_dead_letter_topic: str = setting(
+        "KAFKA_DEAD_LETTER_TOPIC",
+        "player-events-dead-letter",
+        "`consume`: where records that cannot be stored go (not JSON, invalid events), the reason in the "
+        "`dead-letter-reason` header",
+    )
+    kafka_security_protocol: KafkaSecurity = setting(
+        "KAFKA_SECURITY_PROTOCOL",
+        "PLAINTEXT",
+        "`consume`: `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (Azure Event Hubs: `SASL_SSL`)",
+    )
+    kafka_sasl_mechanism: KafkaSasl = setting(
+        "KAFKA_SASL_MECHANISM", "PLAIN", "`consume`: SASL mechanism (Azure Event Hubs: `PLAIN`)"
+    )
+    kafka_sasl_username: str | None = setting(
+        "KAFKA_SASL_USERNAME", None, "`consume`: SASL user (Azure Event Hubs: `$ConnectionString`, literally)"
+    )
+    kafka_sasl_password: str | None = setting(
+        "KAFKA_SASL_PASSWORD",
+        None,
+        "`consume`: its password (Azure Event Hubs: the namespace's connection string `Endpoint=sb://…`)",
+        as_given=True,
+    )
+    kafka_ssl_ca_file: str | None = setting(
+        "KAFKA_SSL_CA_FILE", None, "`consume`: CA certificate (PEM) for `SSL`/`SASL_SSL`; unset = the system's CAs"
+    )
+    kafka_batch_size: int = setting(
+        "KAFKA_BATCH_SIZE",
+        5000,
+        "`consume`: records fetched and stored per round; their offsets are committed once all are stored",
+        ge=1,
+        le=100_000,
+    )
+    kafka_concurrency: int = setting(
+        "KAFKA_CONCURRENCY",
+        128,
+        "`consume`: batches of a round written to Cassandra at once, per process (one-event records are "
+        "submitted ten to a batch, as `POST /events` takes them)",
+        ge=1,
+        le=4096,
+    )
+    kafka_health_port: int = setting(
+        "KAFKA_HEALTH_PORT",
+        8001,
+        "`consume`: port (on `HOST`) of the consumer's `/healthz`, `/readyz` and `/metrics`; 0 = none",
+        ge=0,
+        le=65535,
+    )
     cql_dir: Path = setting(
         "CQL_DIR",
         meaning="where the migration files are",
@@ -462,11 +531,22 @@ class Settings(EnvSettings):
         if self.password and not self.username:
             # Without a user name no credentials are sent at all; say so instead of ignoring it.
             raise ValueError("CASSANDRA_PASSWORD is set but CASSANDRA_USERNAME is not")
+        if self.kafka_sasl_password and not self.kafka_sasl_username:
+            raise ValueError("KAFKA_SASL_PASSWORD is set but KAFKA_SASL_USERNAME is not")
+        if self.kafka_security_protocol.startswith("SASL_") and not self.kafka_sasl_password:
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs KAFKA_SASL_USERNAME and "
+                "KAFKA_SASL_PASSWORD"
+            )
         return self
 
 
 def _rows(model: type[EnvSettings]) -> Iterator[str]:
+    # A model built on another (the local broker's on the node's) lists only its own rows.
+    base = next((b for b in model.__mro__[1:] if issubclass(b, EnvSettings)), EnvSettings)
     for env, field in model.variables().items():
+        if env in base.variables():
+            continue
         yield f"| `{env}` | {default_text(field)} | {model.readme_prefix}{field.description} |"
 
 

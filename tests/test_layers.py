@@ -6,6 +6,8 @@ core/                 store, domain, settings
 store/                domain, settings
 domain/               settings (and settings only domain.errors)
 ops/                  settings
+consume/              core, domain, store, ops, settings (the Kafka consumer; only consume/kafka.py
+                      imports the Kafka client)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ALLOWED = {
     "core": {"core", "store", "domain", "settings"},
     "api": {"api", "core", "store", "domain", "ops", "settings"},
     "ops": {"ops", "settings"},
+    "consume": {"consume", "core", "store", "domain", "ops", "settings"},
     "settings": {"domain"},
 }
 DRIVERS = {"cassandra", "acsylla"}
@@ -88,6 +91,18 @@ def test_only_the_storage_backends_import_a_driver() -> None:
     assert offenders == []
 
 
+def test_only_the_consumer_s_kafka_module_imports_the_kafka_client() -> None:
+    kafka = PACKAGE / "consume" / "kafka.py"
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        if path != kafka
+        for name, line in _imports(path)
+        if name.split(".")[0] in {"aiokafka", "confluent_kafka", "kafka"}
+    ]
+    assert offenders == []
+
+
 def test_api_code_never_sees_cql() -> None:
     words = ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", "CREATE TABLE", " WHERE ")
     offenders = [
@@ -105,7 +120,7 @@ def test_serving_loads_no_command_line_tool() -> None:
         "from graphql_service.tools.cli import build_parser\n"
         "build_parser(['serve'])\n"
         "import graphql_service.app\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'rich'} "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'rich', 'aiokafka'} "
         "or m.startswith('graphql_service.tools.') "
         "and m not in {'graphql_service.tools.cli', 'graphql_service.tools.options'}))\n"
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # One name prefix for everything this service exports.
@@ -56,6 +56,41 @@ STATEMENT_ERRORS = Counter(
     f"{PREFIX}_cassandra_statement_errors_total",
     "Prepared Cassandra statements that failed, by statement name and driver exception class.",
     ["statement", "error"],
+)
+
+# The Kafka consumer (`consume`, graphql_service/consume/); served by its own /metrics.
+KAFKA_RECORDS_CONSUMED = Counter(
+    f"{PREFIX}_kafka_records_consumed_total", "Kafka records read by the consumer, by topic.", ["topic"]
+)
+KAFKA_RECORDS_STORED = Counter(
+    f"{PREFIX}_kafka_records_stored_total",
+    "Kafka records whose events were all stored (or expired), by topic.",
+    ["topic"],
+)
+KAFKA_RECORDS_DEAD_LETTERED = Counter(
+    f"{PREFIX}_kafka_records_dead_lettered_total",
+    "Kafka records sent to the dead-letter topic, by topic and reason: not_json (not a JSON object "
+    "or not UTF-8), invalid (refused by the same checks as POST /events), rejected (refused by Cassandra).",
+    ["topic", "reason"],
+)
+KAFKA_STORAGE_RETRIES = Counter(
+    f"{PREFIX}_kafka_storage_retries_total",
+    "Records the consumer submits again after Cassandra was unavailable (it waits, with backoff, meanwhile).",
+)
+KAFKA_ROUND_DURATION = Histogram(
+    f"{PREFIX}_kafka_batch_duration_seconds",
+    "Time from fetching a round of records (KAFKA_BATCH_SIZE at most) to committing its offsets.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+KAFKA_ROUND_RECORDS = Histogram(
+    f"{PREFIX}_kafka_batch_records",
+    "Records in one round.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+KAFKA_LAG = Gauge(
+    f"{PREFIX}_kafka_consumer_lag",
+    "Records of a partition assigned to this process not yet committed (its end offset minus the committed one).",
+    ["topic", "partition"],
 )
 
 _EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired"})

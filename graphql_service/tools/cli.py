@@ -7,6 +7,8 @@ cassandra start|stop|status|fetch
                             the local development node (see devnode.py)
 import FILE                 load events from JSON Lines (.gz/.bz2 too) through the service
 loadgen                     drive a running service over HTTP; or write a data set
+consume                     store events read from Kafka topics (see consume/)
+kafka start|stop|status     the local Kafka broker for consume's tests (see kafkanode.py)
 
 Options that stand for a setting (`serve --port` for PORT, ...) are made from that setting's
 field (settings.py, options.py) and handed on as the environment variable.
@@ -34,10 +36,12 @@ from ..ops.logs import configure_logging
 from ..settings import Settings
 from ..store import backends, migrations
 from .options import (
+    CONSUME_READS,
     IMPORT_READS,
     LOGGING,
     MIGRATE_READS,
     SERVE_READS,
+    broker_reads,
     environment,
     node_reads,
     overrides,
@@ -169,6 +173,30 @@ def _loadgen() -> ModuleType:
     return loadgen
 
 
+def _kafka(action: str) -> int:
+    from . import kafkanode
+
+    settings = kafkanode.BrokerSettings.from_env()
+    spec = kafkanode.default_spec(settings)
+    if action == "start":
+        kafkanode.start(settings, spec)
+    elif action == "stop":
+        stopped = kafkanode.stop(spec)
+        print(f"stopped Kafka on {spec.bootstrap}" if stopped else "no broker started by this project is running")
+    else:
+        current = kafkanode.status(spec)
+        version = kafkanode.version_of(spec)
+        print(current.describe() + (f"; Apache Kafka {version}" if version and current.managed else ""))
+        return 0 if current.running else 3
+    return 0
+
+
+def _consume(settings: Settings, debug: bool) -> int:
+    from ..consume.runner import run
+
+    return run(settings, debug=debug)
+
+
 def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) -> argparse.ArgumentParser:
     """The parser; a tool's own options are added (its module imported) only when `argv`
     names that tool, or when `argv` is None (everything, for documentation and tests).
@@ -264,6 +292,26 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "write a JSON Lines data set for `import` (--write-jsonl).",
         LOGGING,
     )
+    consume = command(
+        "consume",
+        "store events read from Kafka (or Azure Event Hubs) topics",
+        "Read events from KAFKA_TOPICS in the consumer group KAFKA_GROUP_ID and store them through the same "
+        "checks as POST /events; offsets are committed only once a record is stored or dead-lettered. "
+        "SIGTERM or Ctrl-C commits what is done and stops.",
+        CONSUME_READS,
+    )
+    setting_option(consume, "--topics", "KAFKA_TOPICS", metavar="TOPIC,...")
+    setting_option(consume, "--group", "KAFKA_GROUP_ID", metavar="NAME")
+    setting_option(consume, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    setting_option(consume, "--health-port", "KAFKA_HEALTH_PORT", metavar="PORT")
+    broker = command(
+        "kafka",
+        "manage the local Kafka broker (for consume's tests and benchmark)",
+        "The local Apache Kafka broker (KRaft, one process): start it (or reuse one that answers on "
+        "127.0.0.1:9092), stop it, or show its status (exit code 3 when it is not running).",
+        broker_reads() if "kafka" in wanted or argv is None else (),
+    )
+    broker.add_argument("action", choices=["start", "stop", "status"], help="what to do with the broker")
     if "import" in wanted or argv is None:
         from . import importer
 
@@ -304,6 +352,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
         if args.command == "loadgen":
             done: int = _loadgen().main(args)
             return done
+        if args.command == "consume":
+            return _consume(settings, debug)
+        if args.command == "kafka":
+            return _kafka(args.action)
         return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         if debug:

@@ -49,18 +49,29 @@ IMPORT_READS = (
     "CQL_DIR",
     *LOGGING,
 )
-SERVE_READS = tuple(env for env in Settings.variables() if env != "CASSANDRA_REPLICATION")
+KAFKA = tuple(env for env in Settings.variables() if env.startswith("KAFKA_"))
+SERVE_READS = tuple(env for env in Settings.variables() if env != "CASSANDRA_REPLICATION" and env not in KAFKA)
+CONSUME_READS = (*IMPORT_READS[:-2], "START_SHARDS", *KAFKA, "HOST", *LOGGING)
 
 
 def _models() -> tuple[type[EnvSettings], ...]:
     # Imported here: `serve` builds its parser without loading the node's tool.
     from .devnode import NodeSettings
+    from .kafkanode import BrokerSettings
 
-    return Settings, NodeSettings
+    return Settings, NodeSettings, BrokerSettings
 
 
 def node_reads() -> tuple[str, ...]:
-    return ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *_models()[1].variables())
+    from .devnode import NodeSettings
+
+    return ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *NodeSettings.variables())
+
+
+def broker_reads() -> tuple[str, ...]:
+    from .kafkanode import BrokerSettings
+
+    return (*BrokerSettings.own_variables(), "JAVA_HOME", "PSS_CACHE_DIR", "PSS_RUN_DIR")
 
 
 def readme_table() -> str:
@@ -70,7 +81,8 @@ def readme_table() -> str:
 
 def variable(env: str) -> tuple[type[EnvSettings], FieldInfo]:
     """The settings class that reads `env`, and its field."""
-    model = Settings if env in Settings.variables() else _models()[1]
+    # The server's own first: `serve` must not load the node's or the broker's tool.
+    model = Settings if env in Settings.variables() else next(m for m in _models() if env in m.variables())
     return model, model.variables()[env]
 
 
