@@ -220,6 +220,28 @@ TABLE: tuple[Setting, ...] = (
     Setting(
         "MAX_BODY_BYTES", "max_body_bytes", "int", 64 * 1024, "request body limit (413 above)", 1024, 64 * 1024 * 1024
     ),
+    Setting(
+        "HTTP_HEADER_TIMEOUT_SECONDS",
+        "header_timeout_seconds",
+        "int",
+        10,
+        "a connection whose request line and headers have not all arrived this many seconds after it "
+        "opened (or after the first byte of its next request) is closed, with `408` if a request had "
+        "begun (slowloris)",
+        1,
+        3600,
+    ),
+    Setting(
+        "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        "max_connections_per_client",
+        "int",
+        100,
+        "connections one client address may hold open to one process, websockets included; one more "
+        "is answered `503` and closed at once. `0`: no cap (behind a proxy every client has the "
+        "proxy's address: docs/operations.md)",
+        0,
+        1_000_000,
+    ),
     Setting("GRAPHIQL", "graphiql", "bool", True, "serve GraphiQL at `/graphql` to browsers (the Docker image: off)"),
     Setting(
         "GRAPHQL_INTROSPECTION",
@@ -284,6 +306,17 @@ TABLE: tuple[Setting, ...] = (
         "subscription and interval, however many subscribers)",
         1,
         3600,
+    ),
+    Setting(
+        "SUBSCRIPTION_MAX_FEEDS",
+        "subscription_max_feeds",
+        "int",
+        500,
+        "distinct subscriptions (query and arguments) one process polls; one more is refused with "
+        "`CAPACITY_REACHED` until one ends. With SUBSCRIPTION_POLL_SECONDS it bounds the reads polling "
+        "costs (at most 8 in flight), however many subscribers",
+        1,
+        1_000_000,
     ),
     Setting(
         "WS_MAX_CONNECTIONS",
@@ -470,6 +503,8 @@ class Settings:
     host: str = _default("host")
     http_port: int = _default("http_port")
     workers: int = _default("workers")
+    header_timeout_seconds: int = _default("header_timeout_seconds")
+    max_connections_per_client: int = _default("max_connections_per_client")
     max_body_bytes: int = _default("max_body_bytes")
     graphiql: bool = _default("graphiql")
     graphql_introspection: bool = _default("graphql_introspection")
@@ -481,6 +516,7 @@ class Settings:
     gzip_min_bytes: int = _default("gzip_min_bytes")
     mask_errors: bool = _default("mask_errors")
     subscription_poll_seconds: int = _default("subscription_poll_seconds")
+    subscription_max_feeds: int = _default("subscription_max_feeds")
     ws_max_connections: int = _default("ws_max_connections")
     ws_max_subscriptions: int = _default("ws_max_subscriptions")
     ws_idle_seconds: int = _default("ws_idle_seconds")

@@ -103,6 +103,11 @@ def _serve(settings: Settings, debug: bool) -> int:
         port=settings.http_port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        # uvicorn's httptools protocol with a header timeout, a per-client connection cap and
+        # strict Host rules (api/connections.py); an import string, so workers import it.
+        http="graphql_service.api.connections:GuardedHttp",
+        # A graphql-transport-ws message is a few hundred bytes; websockets' default is 16 MiB.
+        ws_max_size=settings.max_body_bytes,
         # Our logging (configure_logging) already formats uvicorn's loggers, also in the
         # supervising process of several workers.
         log_config=None,
