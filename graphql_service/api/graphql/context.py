@@ -11,7 +11,6 @@ Connections per process (WS_MAX_CONNECTIONS) and operations per connection
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,6 +32,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from strawberry.types.unset import UNSET, UnsetType
 
 from ...core.service import SessionService
+from .. import json_input
 from ..auth import accepted, presented_key, unauthorized
 from ..errors import error_json, unless_json
 from ..graphiql import graphiql_page
@@ -44,7 +44,7 @@ def _operation_text(request: Request, body: bytes) -> str:
     if request.method == "GET":
         return request.query_params.get("query", "")
     try:
-        data = json.loads(body)
+        data = json_input.loads(body)
     except ValueError:
         return ""
     query = data.get("query") if isinstance(data, dict) else None
@@ -209,10 +209,15 @@ class GraphQLApp(GraphQL[Context, None]):
         # Strawberry's page loads React and GraphiQL from a CDN; ours are served from here.
         return graphiql_page()
 
+    def decode_json(self, data: str | bytes) -> object:
+        # Every body, query-string `variables` and websocket message comes through here; a
+        # message nested too deep closes its websocket with 4400 like any invalid JSON.
+        return json_input.loads(data)
+
     def parse_json(self, data: str | bytes) -> Any:
         try:
             parsed = self.decode_json(data)
-        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+        except ValueError:  # not JSON, not UTF-8, or nested too deep
             raise HTTPException(400, "request body is not valid JSON") from None
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, 'request body must be a JSON object such as {"query": "{ __typename }"}')
