@@ -6,21 +6,25 @@ service checks arguments, the ServiceErrors extension turns its errors into Grap
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import Info
 
 from .context import Context
@@ -136,6 +140,32 @@ class Subscription:
                 yield [SessionType.from_domain(s) for s in sessions]
 
 
+class HiddenSuggestions(SchemaExtension):
+    """graphql-core's `hide_suggestions` for validation: no "Did you mean 'player'?" naming
+    the schema's fields, arguments and types to a caller who may not introspect it.
+
+    Strawberry's own way to take over validation (its ValidationCache does the same): run it
+    here and leave the result for Strawberry, which then skips its own pass. Its two extra
+    rules are added as it adds them."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        context.pre_execution_errors = validate(
+            context.schema._schema, context.graphql_document, rules, hide_suggestions=True
+        )
+        yield
+
+
+class SuggestionFreeExecution(StrawberryGraphQLCoreExecutionContext):
+    """The same for execution: coercing variables (an unknown enum value or input field)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})
+
+
 class ServiceSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Strawberry logs every error with a traceback; the caller's mistakes are answered,
@@ -154,13 +184,15 @@ def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> str
         lambda: ServiceErrors(mask=mask_errors),
     ]
     if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        # Without introspection the schema is not public: its names are not suggested either.
+        extensions += [lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]), HiddenSuggestions]
     return ServiceSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=None if introspection else SuggestionFreeExecution,
     )
 
 
