@@ -6,6 +6,12 @@ plus what uvicorn does not have.
   sends nothing, or its headers a byte at a time (slowloris), was held for ever.
 - A cap on the connections one client address holds (HTTP_MAX_CONNECTIONS_PER_CLIENT),
   websockets included: one more is answered 503 and closed before it costs anything else.
+- A bound on the connections still waiting for their headers, from all addresses together:
+  half the process's open-file limit. A new connection beyond it closes the one that has
+  waited longest, so idle connections from many addresses cannot use up the file
+  descriptors (asyncio then stops accepting for a second at a time) and a real client,
+  whose headers follow at once, still gets in. (`serve` raises its soft open-file limit to
+  the hard one first, as servers do.)
 - Strict Host handling (RFC 9112 3.2): an HTTP/1.1 request without Host, with two of them, or
   with an invalid one, and an absolute-form target (`GET http://evil.com/healthz`) naming
   another host than Host, get 400. uvicorn passes all of these on; httptools even drops the
@@ -20,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import resource
 import weakref
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -37,10 +44,13 @@ _DEFAULT_PORTS = {b"http": 80, b"https": 443, b"ws": 80, b"wss": 443}
 class ConnectionLimits:
     header_timeout_seconds: float
     max_per_client: int  # 0: no cap
+    max_waiting_for_headers: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionLimits:
-        return cls(settings.header_timeout_seconds, settings.max_connections_per_client)
+        open_files, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        waiting = max(64, open_files // 2) if open_files != resource.RLIM_INFINITY else 1 << 20
+        return cls(settings.header_timeout_seconds, settings.max_connections_per_client, waiting)
 
 
 def _response(status: int, reason: str, message: str) -> bytes:
@@ -109,6 +119,8 @@ class GuardedHttp(HttpToolsProtocol):
     # Open transports per client address. Weak: a websocket's transport belongs to another
     # protocol once upgraded, and drops out of here when it is closed and gone.
     _open: ClassVar[dict[str, weakref.WeakSet[asyncio.Transport]]] = {}
+    # Connections waiting for their headers, longest-waiting first (dicts keep their order).
+    _waiting: ClassVar[dict[GuardedHttp, None]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -129,6 +141,10 @@ class GuardedHttp(HttpToolsProtocol):
                 transport.close()
                 return
             held.add(transport)
+        if len(self._waiting) >= self._limits.max_waiting_for_headers:
+            longest = next(iter(self._waiting))
+            longest._cancel_header_timer()
+            longest.transport.close()
         self._arm_header_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -147,14 +163,17 @@ class GuardedHttp(HttpToolsProtocol):
     def _arm_header_timer(self) -> None:
         if self._header_timer is None:
             self._header_timer = self.loop.call_later(self._limits.header_timeout_seconds, self._headers_too_slow)
+            self._waiting[self] = None
 
     def _cancel_header_timer(self) -> None:
+        self._waiting.pop(self, None)
         if self._header_timer is not None:
             self._header_timer.cancel()
             self._header_timer = None
 
     def _headers_too_slow(self) -> None:
         self._header_timer = None
+        self._waiting.pop(self, None)
         if not self.transport.is_closing():
             if self._request_begun:
                 self.transport.write(_TOO_SLOW)

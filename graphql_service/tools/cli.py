@@ -95,6 +95,7 @@ def _serve(settings: Settings, debug: bool) -> int:
         # Files left by an earlier run's workers would be added to this run's counters.
         for stale in settings.metrics_multiprocess_dir.glob("*.db"):
             stale.unlink()
+    _raise_open_file_limit()
     print(f"serving on http://{settings.host}:{settings.http_port} (GraphiQL at /graphql); Ctrl-C stops", flush=True)
     uvicorn.run(
         "graphql_service.app:app_from_env",
@@ -113,6 +114,16 @@ def _serve(settings: Settings, debug: bool) -> int:
         log_config=None,
     )
     return 0
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor: take all the operator allows (the hard limit),
+    not the shell's usual soft 1024. Workers inherit it."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _cassandra(settings: Settings, action: str, nodes: int) -> int:
