@@ -143,14 +143,19 @@ class ProbeResult:
 Attack = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def probed(url: str, seconds: float, attack: Attack) -> tuple[ProbeResult, dict[str, Any]]:
-    """Run `attack` while the probe runs for `seconds`; the attack is cancelled when the probe ends."""
+async def probed(
+    url: str, seconds: float, attack: Attack, *, finite: bool = False
+) -> tuple[ProbeResult, dict[str, Any]]:
+    """Run `attack` while the probe runs for `seconds`; then the attack is cancelled, or, if
+    `finite`, awaited to its end."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--probe", url, str(seconds), stdout=asyncio.subprocess.PIPE
     )
     notes: dict[str, Any] = {}
     attacking = asyncio.ensure_future(attack(notes))
     out, _ = await process.communicate()
+    if finite:
+        await attacking  # runs to its end; the probe measured the first `seconds` of it
     attacking.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await attacking
@@ -299,7 +304,6 @@ def attack_flood(url: str, player: str, events: int, in_flight: int = 16) -> Att
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 notes[f"read {name}"] = f"{status} in {(time.perf_counter() - began) * 1000:.0f} ms"
-        await asyncio.Event().wait()  # the probe decides when the attack ends
 
     return attack
 
@@ -377,7 +381,10 @@ async def run(url: str, pid: int, seconds: float, only: set[str]) -> list[str]:
             continue
         before = rss_mb(pid)
         say(f"attack: {name} ...")
-        result, notes = await probed(url, seconds if kind != "flood" else max(seconds, 90), attack)
+        # The flood runs to its end (and its reads); the probe measures its first minute.
+        result, notes = await probed(
+            url, seconds if kind != "flood" else max(seconds, 60), attack, finite=kind == "flood"
+        )
         await asyncio.sleep(SETTLE_SECONDS)
         after = rss_mb(pid)
         ratio = result.events_p99_ms / baseline.events_p99_ms

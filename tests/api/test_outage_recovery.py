@@ -6,7 +6,7 @@ connections reset, new ones refused) and restores: the shared node never stops. 
 both drivers backed off exponentially (acsylla from 2 s, cassandra-driver from 1 s), so after
 an outage of some seconds the next attempt came many seconds after the node was back.
 
-This is the suite's one timing bound, and a loose one: the reconnection delay is at most
+It has a timing bound, a loose one (as the fault tests do): the reconnection delay is at most
 1 s (+15 % jitter) now, against 6-8 s before for this outage."""
 
 from __future__ import annotations
