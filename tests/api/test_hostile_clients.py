@@ -23,6 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from graphql_service.api.graphql.context import StartRate
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
 
@@ -266,3 +267,11 @@ def test_distinct_subscriptions_beyond_the_process_bound_are_refused_until_one_e
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert answered["type"] == "next"
+
+
+@pytest.mark.anyio
+async def test_operations_start_at_a_bounded_rate_per_process() -> None:
+    # A burst of starts is taken, one more is refused (the process-wide bucket the websocket
+    # handler asks before running a subscribe); nothing here waits for it to refill.
+    rate = StartRate(per_second=1, burst=3)
+    assert [rate.take() for _ in range(4)] == [True, True, True, False]
