@@ -9,16 +9,17 @@ STAMP  := $(VENV)/.installed
 # newman (tests/test_postman.py), pinned in package-lock.json; `npm ci` reruns when it changes.
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test setup lock cassandra cassandra-stop cassandra-status chromium migrate lint schema settings-table screenshot bench soak clean
+.PHONY: run test setup lock cassandra cassandra-stop cassandra-status kafka kafka-stop kafka-status chromium migrate lint schema settings-table screenshot bench bench-pipeline bench-consume soak clean
 
 run: migrate
 	$(BIN)/python -m graphql_service serve
 
-# In CI (CI=true) the node is stopped afterwards; locally it keeps running so the next
-# run starts in seconds (`make cassandra-stop` ends it).
-test: setup lint cassandra chromium
+# In CI (CI=true) the node and the broker are stopped afterwards; locally they keep running
+# so the next run starts in seconds (`make cassandra-stop`, `make kafka-stop` end them).
+# Kafka is for tests/consume only: `make run` never needs it.
+test: setup lint cassandra kafka chromium
 	@status=0; $(BIN)/pytest || status=$$?; \
-	if [ -n "$$CI" ]; then $(BIN)/python -m graphql_service cassandra stop; fi; \
+	if [ -n "$$CI" ]; then $(BIN)/python -m graphql_service kafka stop; $(BIN)/python -m graphql_service cassandra stop; fi; \
 	exit $$status
 
 setup: $(STAMP) $(NODE_STAMP)
@@ -65,6 +66,16 @@ chromium:
 			exit 1; \
 		fi; }
 
+# The local Apache Kafka broker (KRaft, 127.0.0.1:9092) for `consume`'s tests and benchmark.
+kafka: $(STAMP)
+	$(BIN)/python -m graphql_service kafka start
+
+kafka-stop: setup
+	$(BIN)/python -m graphql_service kafka stop
+
+kafka-status: setup
+	$(BIN)/python -m graphql_service kafka status
+
 migrate: cassandra
 	$(BIN)/python -m graphql_service migrate
 
@@ -90,6 +101,14 @@ bench: migrate
 
 soak: migrate
 	bench/soak.sh
+
+# Issue 16's pipeline benchmark: ingest, first and second read of every player, this service
+# and the original design in one run, each in a keyspace of its own (DURATION=5s PLAYERS=500: quick).
+bench-pipeline: setup
+	bench/pipeline.sh
+# The Kafka consumer beside HTTP ingest (bench/consume.py, BENCHMARKS.md); EVENTS=40000 for a check.
+bench-consume: migrate kafka
+	$(BIN)/python bench/consume.py
 
 # Regenerate the README's configuration table; tests/test_settings.py fails when it drifts.
 settings-table: setup

@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ import httpx
 
 from graphql_service.settings import Settings
 from graphql_service.store import backends, migrations
+from graphql_service.tools.readiness import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTRIES = [f"{a}{b}" for a, b in zip("ABCDEFGHIJKLMNOPQRST", "ZYXWVUTSRQPONMLKJIHG", strict=True)]
@@ -70,13 +70,6 @@ def write_late_starts(path: Path, count: int, seed: int) -> None:
                 "country": rng.choices(COUNTRIES, WEIGHTS)[0],
             }
             out.write(json.dumps(event) + "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def total(path: str, body: dict[str, Any]) -> int:
@@ -125,19 +118,6 @@ def import_file(path: Path, env: dict[str, str]) -> dict[str, Any]:
     return summary
 
 
-def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(240):
-        if server.poll() is not None:
-            raise SystemExit(f"server exited with {server.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"{url}/readyz not ready within 120 s")
-
-
 async def prepare(settings: Settings, drop: bool) -> None:
     db = await backends.connect(settings)
     try:
@@ -175,9 +155,8 @@ def main() -> None:
     ]
     imports = []
     try:
-        wait_ready(url, server)
-        loaded = 0
-        with tempfile.TemporaryDirectory() as scratch:
+        with running(server, url, Path(log.name), timeout=120), tempfile.TemporaryDirectory() as scratch:
+            loaded = 0
             for target in steps:
                 path = Path(scratch) / f"late-{target}.jsonl"
                 write_late_starts(path, target - loaded, seed=target)
@@ -188,8 +167,6 @@ def main() -> None:
                 table += asyncio.run(measure(url, target, args.repeats, target - loaded))
                 loaded = target
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         log.close()
         asyncio.run(prepare(settings, drop=True))
     print("\n".join(table))

@@ -373,19 +373,16 @@ class Server:
         self.stop()
 
     def _wait_ready(self) -> None:
+        from graphql_service.tools.readiness import wait_ready
+
         assert self.proc is not None
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited ({self.proc.returncode}); {self.log}:\n{self._tail()}")
-            status, body = http_get(f"{self.url}/readyz", timeout=5)
-            if status == 200:
-                self.ready = json.loads(body)
-                # With several workers, wait until every one of them is up too.
-                if self.workers == 1 or len(self.worker_pids()) >= self.workers:
-                    return
+        self.ready = wait_ready(self.proc, self.url, self.log, timeout=120)
+        # With several workers, wait until every one of them is up too.
+        while len(self.worker_pids()) < self.workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.workers} workers not up within 120 s; {self.log}:\n{self._tail()}")
             time.sleep(0.5)
-        raise RuntimeError(f"{self.url}/readyz not 200 within 120 s; {self.log}:\n{self._tail()}")
 
     def _tail(self) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-25:])
@@ -1016,7 +1013,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     say(f"results in {OUT}")
     info = record(machine())
-    if not shutil.which("wrk"):
+    if not shutil.which("wrk") and set(CFG.steps) - {"raw", "import"}:
         say("wrk is missing: run bench/setup.sh")
         return 1
     migrated = False

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run_all as bench  # noqa: E402  (the harness: server, wrk wrappers, keyspace)
+import run_all as bench
 
 SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 SAMPLE_EVERY = 10.0

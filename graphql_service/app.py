@@ -16,18 +16,19 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import WebSocketRoute
 
 from .api import openapi, rest
-from .api.auth import AllowedHosts, ApiKeys
+from .api.auth import Access, AllowedHosts, ApiKeys, Keys, guarded
 from .api.compression import InflateBodies
 from .api.cors import Cors
 from .api.dashboard import dashboard_routes
 from .api.deadline import Deadline
 from .api.errors import HANDLERS
 from .api.graphiql import graphiql_routes
-from .api.graphql.context import GraphQLApp
 from .api.graphql.schema import build_schema
+from .api.graphql.view import GraphQLApp
+from .api.headers import StandardHeaders
 from .api.health import healthz, metrics_endpoint, readyz
 from .api.middleware import BodyLimit, RequestId, RequestMetrics, Utf8Urls
 from .core.live import Feeds
@@ -78,49 +79,49 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             if database is None:
                 await db.close()
 
+    keys = Keys.of(write=settings.api_keys, read=settings.read_api_keys, metrics=settings.metrics_token)
     graphql = GraphQLApp(
         build_schema(mask_errors=settings.mask_errors, introspection=settings.graphql_introspection),
         graphql_ide="graphiql" if settings.graphiql else None,
-        write_keys=settings.api_keys,
-        read_keys=settings.read_api_keys,
+        keys=keys,
         max_connections=settings.ws_max_connections,
         max_subscriptions_per_connection=settings.ws_max_subscriptions,
         idle_seconds=settings.ws_idle_seconds,
     )
+    registry = metrics.registry(settings.metrics_multiprocess_dir)
     app = Starlette(
+        # Each route says who may call it (api/auth.py; ApiKeys reads it off the route).
         routes=[
-            Route("/events", rest.post_events, methods=["POST"]),
-            Route("/sessions", rest.get_sessions, methods=["GET"]),
-            Route("/session-starts", rest.get_session_starts, methods=["GET"]),
-            Route("/session-starts/series", rest.get_session_starts_series, methods=["GET"]),
-            Route("/players/{player_id:player_id}/stats", rest.get_player_stats, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/metrics", metrics_endpoint(metrics.registry(settings.metrics_multiprocess_dir)), methods=["GET"]),
-            Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
+            guarded("/events", rest.post_events, Access.WRITE, ["POST"]),
+            guarded("/sessions", rest.get_sessions, Access.READ, ["GET"]),
+            guarded("/session-starts", rest.get_session_starts, Access.READ, ["GET"]),
+            guarded("/session-starts/series", rest.get_session_starts_series, Access.READ, ["GET"]),
+            guarded("/players/{player_id:player_id}/stats", rest.get_player_stats, Access.READ, ["GET"]),
+            guarded("/healthz", healthz, Access.OPEN, ["GET"]),
+            guarded("/readyz", readyz, Access.OPEN, ["GET"]),
+            guarded("/metrics", metrics_endpoint(registry), Access.METRICS, ["GET"]),
+            guarded("/openapi.json", openapi.openapi_json, Access.OPEN, ["GET"]),
+            # GraphiQL's page is open; each operation needs what its type needs (auth.OPERATION_ACCESS).
+            guarded("/graphql", graphql, Access.OPEN, ["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws), checked the same way
             *dashboard_routes(),
             *(graphiql_routes() if settings.graphiql else []),
         ],
         exception_handlers=dict(HANDLERS),
         # Outermost first: the request id is set before anything logs, and the metrics
-        # also count what the body limit refuses. Every answer may be compressed; CORS sits
-        # outside the API keys (a preflight has none, and a page must be able to read a 401)
-        # and the body checks; the body limit bounds the compressed body, InflateBodies the
+        # also count what the body limit refuses; every answer gets the standard headers
+        # (nosniff, Cache-Control). Every answer may be compressed; CORS sits outside the
+        # API keys (a preflight has none, and a page must be able to read a 401) and the
+        # body checks; the body limit bounds the compressed body, InflateBodies the
         # inflated one; the deadline counts neither the body's arrival nor its inflating.
         middleware=[
             Middleware(RequestId),
             Middleware(RequestMetrics),
+            Middleware(StandardHeaders),
             *compressed_responses(settings),
             Middleware(AllowedHosts, hosts=settings.allowed_hosts),
             *cors(settings),
-            Middleware(
-                ApiKeys,
-                write_keys=settings.api_keys,
-                read_keys=settings.read_api_keys,
-                metrics_token=settings.metrics_token,
-            ),
+            Middleware(ApiKeys, keys=keys),
             Middleware(Utf8Urls),
             Middleware(BodyLimit, limit=settings.max_body_bytes),
             Middleware(InflateBodies, limit=settings.max_body_bytes),

@@ -45,9 +45,15 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def cassandra(settings: Settings) -> None:
+def node_settings() -> devnode.NodeSettings:
+    """The local node's settings (JAVA_HOME, CASSANDRA_HEAP, ...), for the tests that start one."""
+    return devnode.NodeSettings.from_env()
+
+
+@pytest.fixture(scope="session")
+def cassandra(settings: Settings, node_settings: devnode.NodeSettings) -> None:
     if settings.uses_local_node:
-        devnode.start(settings, quiet=True)
+        devnode.start(node_settings, devnode.default_spec(node_settings, settings.port), quiet=True)
 
 
 @pytest.fixture(scope="session")

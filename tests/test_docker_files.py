@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from graphql_service.settings import TABLE, Settings
+from graphql_service.settings import Settings
+from graphql_service.tools.devnode import NodeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -88,7 +89,7 @@ def _copies(stage: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _settings_variables() -> set[str]:
     """Every environment variable Settings.from_env reads (the only reader of os.environ)."""
-    return {setting.env for setting in TABLE} | {"XDG_CACHE_HOME"}
+    return {*Settings.variables(), *NodeSettings.variables(), "XDG_CACHE_HOME"}
 
 
 def _live_server_command() -> list[str]:

@@ -6,14 +6,21 @@ core/                 store, domain, settings
 store/                domain, settings
 domain/               settings (and settings only domain.errors)
 ops/                  settings
+consume/              core, domain, store, ops, settings (the Kafka consumer; only consume/kafka.py
+                      imports the Kafka client)
 """
 
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 PACKAGE = Path(__file__).resolve().parent.parent / "graphql_service"
 LAYERS = {"domain": 0, "store": 1, "core": 2, "api": 3}
@@ -24,6 +31,7 @@ ALLOWED = {
     "core": {"core", "store", "domain", "settings"},
     "api": {"api", "core", "store", "domain", "ops", "settings"},
     "ops": {"ops", "settings"},
+    "consume": {"consume", "core", "store", "domain", "ops", "settings"},
     "settings": {"domain"},
 }
 DRIVERS = {"cassandra", "acsylla"}
@@ -83,6 +91,18 @@ def test_only_the_storage_backends_import_a_driver() -> None:
     assert offenders == []
 
 
+def test_only_the_consumer_s_kafka_module_imports_the_kafka_client() -> None:
+    kafka = PACKAGE / "consume" / "kafka.py"
+    offenders = [
+        f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        if path != kafka
+        for name, line in _imports(path)
+        if name.split(".")[0] in {"aiokafka", "confluent_kafka", "kafka"}
+    ]
+    assert offenders == []
+
+
 def test_api_code_never_sees_cql() -> None:
     words = ("SELECT ", "INSERT ", "UPDATE ", "DELETE FROM", "CREATE TABLE", " WHERE ")
     offenders = [
@@ -100,9 +120,32 @@ def test_serving_loads_no_command_line_tool() -> None:
         "from graphql_service.tools.cli import build_parser\n"
         "build_parser(['serve'])\n"
         "import graphql_service.app\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'rich'} "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'httpx', 'rich', 'aiokafka'} "
         "or m.startswith('graphql_service.tools.') "
         "and m not in {'graphql_service.tools.cli', 'graphql_service.tools.options'}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_every_library_the_package_imports_is_declared() -> None:
+    # A library that only arrives as another's dependency can vanish with that one's next
+    # release (cross_web came with Strawberry): pyproject.toml names each one we import.
+    project = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"].values()
+    requirements = [*project["dependencies"], *(r for extra in extras for r in extra)]
+    declared = {_normal(Requirement(r).name) for r in requirements}
+    distributions = importlib.metadata.packages_distributions()
+    undeclared = sorted(
+        f"{path.relative_to(PACKAGE)}:{line} imports {name}"
+        for path in PACKAGE.rglob("*.py")
+        for name, line in _imports(path)
+        if (top := name.split(".")[0]) in distributions
+        and top != "graphql_service"
+        and not declared & {_normal(d) for d in distributions[top]}
+    )
+    assert undeclared == []
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()

@@ -27,8 +27,7 @@ from packaging.requirements import Requirement
 
 import graphql_service
 from graphql_service.settings import Settings
-
-from .servers import free_port, stopped_at_exit
+from graphql_service.tools.readiness import free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -181,7 +180,7 @@ def _serve_briefly(installed: Installed, env: dict[str, str]) -> tuple[dict[str,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    with stopped_at_exit(process, base, log_path):
+    with running(process, base, log_path):
         ready = httpx.get(f"{base}/readyz", timeout=5)
         script = httpx.get(f"{base}/dashboard/static/dashboard.js", timeout=5)
         return ready.json(), script.status_code

@@ -1,12 +1,15 @@
-"""Settings: one table states every variable once; parsing is strict; the README shows the table."""
+"""Settings: each variable is one field, declared once; parsing is strict; the README shows them."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args, get_origin
 
 import pytest
 
-from graphql_service.settings import TABLE, ConfigError, Settings, markdown_table
+from graphql_service.settings import ConfigError, EnvSettings, Settings, bounds
+from graphql_service.tools.devnode import NodeSettings
+from graphql_service.tools.options import readme_table
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -16,20 +19,32 @@ def test_the_readme_configuration_table_is_the_settings_table() -> None:
     begin, end = "<!-- settings:begin -->\n", "\n<!-- settings:end -->"
     shown = text[text.index(begin) + len(begin) : text.index(end)]
     # `make settings-table` rewrites it.
-    assert shown == markdown_table()
+    assert shown == readme_table()
 
 
-def test_every_variable_in_the_table_is_read() -> None:
-    for setting in TABLE:
-        if setting.kind == "int":
-            raw, expected = str(setting.low), setting.low
-        elif setting.kind == "bool":
-            raw, expected = str(not setting.default).lower(), not setting.default
-        elif setting.kind == "choice":
-            raw, expected = setting.choices[-1], setting.choices[-1]
+@pytest.mark.parametrize("model", [Settings, NodeSettings])
+def test_every_variable_is_read(model: type[EnvSettings]) -> None:
+    for name, field in model.model_fields.items():
+        env = str(field.validation_alias)
+        expected: object
+        if field.annotation is int:
+            expected = bounds(field)[0]
+        elif field.annotation is bool:
+            expected = not field.default
+        elif get_origin(field.annotation) is Literal:
+            expected = get_args(field.annotation)[-1]
         else:
             continue
-        assert getattr(Settings.from_env({setting.env: raw}), setting.attr) == expected, setting.env
+        assert getattr(model.from_env({env: str(expected).lower()}), name) == expected, env
+
+
+def test_every_setting_says_what_it_does_and_numbers_have_a_range() -> None:
+    for model in (Settings, NodeSettings):
+        for env, field in model.variables().items():
+            assert field.description, env
+            if field.annotation is int:
+                low, high = bounds(field)
+                assert low <= field.default <= high, env
 
 
 def test_an_empty_environment_gives_the_defaults() -> None:
@@ -82,3 +97,26 @@ def test_contact_points_are_a_trimmed_list() -> None:
     loaded = Settings.from_env({"CASSANDRA_CONTACT_POINTS": " 10.0.0.1, ,10.0.0.2 "})
     assert loaded.contact_points == ("10.0.0.1", "10.0.0.2")
     assert not loaded.uses_local_node
+
+
+def test_overrides_take_only_settings_that_exist() -> None:
+    assert Settings.from_env({}).with_overrides(port=9142).port == 9142
+    with pytest.raises(TypeError, match="cassandra_heap"):
+        Settings.from_env({}).with_overrides(cassandra_heap="1G")
+
+
+def test_secrets_are_taken_as_given_and_kept_out_of_the_repr() -> None:
+    loaded = Settings.from_env({"CASSANDRA_USERNAME": " u ", "CASSANDRA_PASSWORD": " p w "})
+
+    assert (loaded.username, loaded.password) == ("u", " p w ")
+    assert "p w" not in repr(loaded)
+
+
+def test_the_local_node_settings_are_the_node_tools_own() -> None:
+    node = NodeSettings.from_env({"CASSANDRA_HEAP": "512M", "PSS_RUN_DIR": "relative"})
+
+    assert node.heap == "512M"
+    assert node.run_dir == Path("relative").resolve()
+    assert "CASSANDRA_HEAP" not in Settings.variables()
+    with pytest.raises(ConfigError, match="CASSANDRA_START_TIMEOUT must be between 10 and 3600, got 5"):
+        NodeSettings.from_env({"CASSANDRA_START_TIMEOUT": "5"})

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from .auth import Access, guarded
 from .pages import STATIC_DIR, static_page
 
 # The page loads nothing but its own files and talks to nothing but this origin; a strict
@@ -31,6 +32,6 @@ def dashboard_routes() -> list[BaseRoute]:
     """`/dashboard` and its assets under `/dashboard/static/`. The page refers to both with
     relative URLs, so it also works behind a proxy that mounts the app under a prefix."""
     return [
-        Route("/dashboard", dashboard_page, methods=["GET"]),
+        guarded("/dashboard", dashboard_page, Access.OPEN, ["GET"]),
         Mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static"),
     ]

@@ -1,7 +1,7 @@
 """One time budget per request for everything it asks of Cassandra.
 
-The driver's timeout bounds each statement, but a read may run several in a row (fold the
-pending events, read the listing, drop a stale row), so against a frozen node one request
+The driver's timeout bounds each statement, but a read may run several in a row (the index,
+then the sessions it names, more rounds when many rows list nothing), so against a frozen node one request
 could take a multiple of it. Here the whole request gets CASSANDRA_REQUEST_TIMEOUT: past it
 the caller gets 503 + Retry-After (every write is idempotent, so retrying is safe) instead
 of waiting. Time spent waiting for the client's body does not count: that is the body

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..domain.arguments import Argument, InvalidArgument
 from ..domain.errors import CapacityReached, InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
+from .headers import STANDARD_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,9 @@ async def client_disconnected(request: Request, exc: Exception) -> Response:
 
 async def unexpected(request: Request, exc: Exception) -> Response:
     # Starlette logs the traceback; the caller gets JSON like every other error, no internals.
-    return error_json(500, "internal error; it has been logged")
+    # Answered outside every middleware (Starlette's ServerErrorMiddleware): the standard
+    # headers are added here.
+    return error_json(500, "internal error; it has been logged", headers=STANDARD_HEADERS)
 
 
 HANDLERS = {

@@ -27,6 +27,7 @@ from ..domain.events import (
     MAX_WINDOW_HOURS,
     MIN_BATCH_EVENTS,
 )
+from ..domain.sessions import STATS_MAX_SESSIONS
 
 try:
     _VERSION = version("player-session-service")
@@ -135,6 +136,12 @@ DOCUMENT: dict[str, Any] = {
         ),
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
+    # Relative to where this document is served (RFC 3986): the service itself, also behind
+    # a proxy that mounts it under a prefix.
+    "servers": [
+        {"url": ".", "description": "The server that serves this document."},
+        {"url": "http://127.0.0.1:8000", "description": "`make run` on this machine."},
+    ],
     "tags": [
         {"name": "ingest", "description": "Game events in."},
         {"name": "reads", "description": "Sessions, statistics and counts out."},
@@ -206,7 +213,14 @@ DOCUMENT: dict[str, Any] = {
                 ),
                 "security": _READ_SECURITY,
                 "parameters": [
-                    {"name": "player_id", "in": "query", "required": True, "schema": _PLAYER_ID},
+                    {
+                        "name": "player_id",
+                        "in": "query",
+                        # Required, here or in the JSON body (which OpenAPI cannot say): 400 without.
+                        "required": False,
+                        "description": "The player. Required: here, or in the JSON body.",
+                        "schema": _PLAYER_ID,
+                    },
                     {
                         "name": "limit",
                         "in": "query",
@@ -228,6 +242,23 @@ DOCUMENT: dict[str, Any] = {
                         "schema": _CURSOR,
                     },
                 ],
+                "requestBody": {
+                    "required": False,
+                    "description": (
+                        "The original API's call (Postman): the parameters as a JSON object in the body "
+                        "of the `GET` instead of the query string; where both name one, the query "
+                        "string wins. Anything but a JSON object is a 400."
+                    ),
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("schemas", "SessionsQuery"),
+                            "examples": {
+                                "player": {"summary": "The original call", "value": {"player_id": "alice"}},
+                                "page": {"value": {"player_id": "alice", "limit": 5}},
+                            },
+                        }
+                    },
+                },
                 "responses": {
                     "200": {
                         "description": "The sessions.",
@@ -338,6 +369,7 @@ DOCUMENT: dict[str, Any] = {
         "/healthz": {
             "get": {
                 "operationId": "healthz",
+                "security": [],  # open, whatever keys the server sets
                 "tags": ["operations"],
                 "summary": "Liveness: the process runs",
                 "responses": {
@@ -358,6 +390,7 @@ DOCUMENT: dict[str, Any] = {
         "/readyz": {
             "get": {
                 "operationId": "readyz",
+                "security": [],  # open, whatever keys the server sets
                 "tags": ["operations"],
                 "summary": "Readiness: Cassandra answers (within 2 seconds)",
                 "responses": {
@@ -418,12 +451,23 @@ DOCUMENT: dict[str, Any] = {
         "/openapi.json": {
             "get": {
                 "operationId": "openapi",
+                "security": [],  # open, whatever keys the server sets
                 "tags": ["operations"],
                 "summary": "This document",
                 "responses": {
                     "200": {
                         "description": "The OpenAPI 3.1 document of the REST API.",
-                        "content": _json({"type": "object", "required": ["openapi", "info", "paths"]}),
+                        "content": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "openapi": {"type": "string"},
+                                    "info": {"type": "object"},
+                                    "paths": {"type": "object"},
+                                },
+                                "required": ["openapi", "info", "paths"],
+                            }
+                        ),
                     }
                 },
             }
@@ -504,6 +548,20 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["accepted", "expired"],
                 "additionalProperties": False,
                 "examples": [{"accepted": 2, "expired": 0}],
+            },
+            "SessionsQuery": {
+                "type": "object",
+                "description": "`GET /sessions`' parameters as a JSON body; unknown fields are ignored.",
+                "properties": {
+                    "player_id": _PLAYER_ID,
+                    "limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_SESSIONS_LIMIT,
+                        "default": DEFAULT_SESSIONS_LIMIT,
+                    },
+                    "before": _CURSOR,
+                },
             },
             "Session": {
                 "type": "object",
@@ -589,6 +647,11 @@ DOCUMENT: dict[str, Any] = {
                     "total_seconds": {"type": "number", "minimum": 0},
                     "average_seconds": {"type": ["number", "null"], "minimum": 0},
                     "last_session_end": {"oneOf": [_INSTANT, {"type": "null"}]},
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "True when the player has more sessions than one read takes "
+                        f"({STATS_MAX_SESSIONS:,}): the totals are then over that many of them.",
+                    },
                 },
                 "required": [
                     "player_id",
@@ -596,6 +659,7 @@ DOCUMENT: dict[str, Any] = {
                     "total_seconds",
                     "average_seconds",
                     "last_session_end",
+                    "truncated",
                 ],
                 "additionalProperties": False,
             },

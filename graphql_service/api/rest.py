@@ -174,5 +174,6 @@ async def get_player_stats(request: Request) -> Response:
             "total_seconds": stats.total_seconds,
             "average_seconds": stats.average_seconds,
             "last_session_end": format_timestamp(stats.last_session_end) if stats.last_session_end else None,
+            "truncated": stats.truncated,
         }
     )

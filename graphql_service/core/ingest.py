@@ -1,18 +1,21 @@
-"""Ingest: validate a batch whole, then write each event blind, two statements per start and
-one per end, every write idempotent, no read. Completion is not decided here: the next
-read of the player folds the pending events into the listing (core/folding.py).
-Why this is safe under retries, races and many processes: docs/architecture.md.
+"""Ingest: validate a batch whole, then write each event blind, every write idempotent, no
+read: a start is its session row's start cells and its per-country row (two statements), an
+end its index row and its session row's end cell (one single-partition batch). Completion
+is never decided here, nor anywhere that writes: a read finds both halves by itself
+(core/history.py). Why this is safe under retries, races and many processes:
+docs/architecture.md, "The session store".
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 from ..domain.arguments import checked_sent_at
+from ..domain.buckets import Level, floor
 from ..domain.errors import InvalidInput
-from ..domain.events import EventKind, SubmitResult, utc_now, validate_batch
+from ..domain.events import Event, EventKind, SubmitResult, utc_now, validate_batch
 from ..domain.retention import Retention
 from ..settings import Settings
 from ..store.sessions import SessionRepository
@@ -51,14 +54,20 @@ class Ingest:
         # After a storage failure some events may be stored; that is safe because every
         # write is idempotent and the caller retries the whole batch on the 503.
         # One flat gather per batch: tasks cost more CPU than the writes' own Python work.
-        writes = []
-        for event, ttl in kept:
-            writes.append(self._repo.write_event(event, ttl, now))
-            if event.kind is EventKind.START:
-                # A start is also counted per country. Variants of one start are settled
-                # without a read: in one minute by the recount, across minutes by the next
-                # fold of the player (docs/architecture.md).
-                writes.append(self._starts.record(event, now, ttl))
-        await asyncio.gather(*writes)
+        await asyncio.gather(*self.writes(kept, now))
         self._observe("accepted", len(kept))
         return SubmitResult(accepted=len(kept), expired=len(events) - len(kept))
+
+    def writes(self, events: Sequence[tuple[Event, int]], now: datetime) -> list[Awaitable[None]]:
+        """The statements that store `events` (each with its TTL), not yet awaited; also
+        what `upgrade` replays old rows through (tools/upgrade.py)."""
+        writes: list[Awaitable[None]] = []
+        for event, ttl in events:
+            if event.kind is EventKind.START:
+                # A start is also counted per country. Variants of one start are settled
+                # without a read, by the minute's recount (core/starts.py).
+                writes.append(self._repo.write_start(event, ttl, floor(Level.MINUTE, event.ts)))
+                writes.append(self._starts.record(event, now, ttl))
+            else:
+                writes.append(self._repo.write_end(event, ttl))
+        return writes

@@ -1,14 +1,14 @@
-"""What happened to events and sessions, as reported to observers (metrics, the importer).
+"""What happened to events, as reported to observers (metrics, the importer).
 
-Ingest reports `accepted`, `rejected` and `expired`; the fold (the next read of a player)
-reports `duplicate`, `completed` and `invalid_session`."""
+Ingest reports `accepted`, `rejected` and `expired`. Whether an accepted event was a
+re-delivery, or completed a session, is not known when it is written (ingest never reads)
+and is never counted after (reads never write): the session store decides it per cell."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
 
-Outcome = Literal["accepted", "rejected", "expired", "duplicate", "completed", "invalid_session"]
-# Called with what happened to how many events (or sessions, for completed and
-# invalid_session). Must not block.
+Outcome = Literal["accepted", "rejected", "expired"]
+# Called with what happened to how many events. Must not block.
 Observe = Callable[[Outcome, int], None]

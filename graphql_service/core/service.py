@@ -23,6 +23,7 @@ from ..domain.paging import Position, SessionsPage, decode_cursor, encode_cursor
 from ..domain.retention import Retention
 from ..domain.sessions import (
     CountryStarts,
+    EndRow,
     PlayerStats,
     SeriesPoint,
     Session,
@@ -33,7 +34,7 @@ from ..settings import Settings
 from ..store.backends import Backend
 from ..store.sessions import SessionRepository
 from ..store.starts import SessionStartsRepository
-from .folding import Folding
+from .history import History
 from .ingest import Ingest
 from .live import Feeds
 from .outcomes import Observe, Outcome
@@ -61,8 +62,13 @@ class SessionService:
         self._repo = repo
         self._starts = starts
         self._ingest = Ingest(repo, starts, settings, self._observe)
-        self._folding = Folding(repo, starts, self._observe)
+        self._history = History(repo)
         self.feeds = Feeds(settings.subscription_poll_seconds)
+
+    @property
+    def ingest(self) -> Ingest:
+        """The write path, for `upgrade` (tools/upgrade.py), which replays old rows through it."""
+        return self._ingest
 
     @property
     def starts(self) -> SessionStarts:
@@ -76,7 +82,7 @@ class SessionService:
             SessionRepository.create(db, settings.keyspace), SessionStartsRepository.create(db, settings.keyspace)
         )
         starts = SessionStarts(
-            starts_repo, Retention.from_settings(settings).time_to_live, shards=settings.start_shards
+            starts_repo, repo, Retention.from_settings(settings).time_to_live, shards=settings.start_shards
         )
         return cls(repo, starts, settings)
 
@@ -112,31 +118,25 @@ class SessionService:
         return [key if isinstance(key, InvalidInput) else fetched[key[0]][: key[1]] for key in checked]
 
     async def _recent(self, player_id: str, limit: int) -> list[Session]:
-        # Fold, then read: a listing read that overtook the pending read could miss a
-        # session another process's fold listed and released in between.
-        await self._folding.fold(player_id)
-        sessions = await self._repo.recent_sessions(player_id, limit)
-        return await self._folding.without_stale(
-            player_id, sessions, lambda: self._repo.recent_sessions(player_id, limit)
-        )
+        return (await self._history.listed(player_id, limit)).sessions
 
     async def sessions_page(self, player_id: object, limit: object = None, before: object = None) -> SessionsPage:
         """One page of the player's complete sessions, newest end first: the newest `limit`,
-        or with `before` (a previous page's `next_cursor`) the `limit` after that page."""
+        or with `before` (a previous page's `next_cursor`) the `limit` after that page.
+        A page cut short by the scan bound (core/history.py) still has a `next_cursor`."""
         player, count = checked_player_id(player_id), checked_limit(limit)
         after = None if before is None or before == "" else decode_cursor(before)
-
-        async def read() -> list[Session]:
-            # One row more than asked: whether anything is older decides next_cursor.
-            if after is None:
-                return await self._repo.recent_sessions(player, count + 1)
-            return await self._repo.sessions_after(player, after.end_ts, after.session_id, count + 1)
-
-        await self._folding.fold(player)
-        sessions = await self._folding.without_stale(player, await read(), read)
-        page = sessions[:count]
-        more = len(sessions) > count
-        return SessionsPage(page, encode_cursor(Position.after(page[-1])) if more else None)
+        # One session more than asked: whether anything is older decides next_cursor.
+        found = await self._history.listed(
+            player, count + 1, None if after is None else EndRow(after.end_ts, after.session_id)
+        )
+        page = found.sessions[:count]
+        if len(found.sessions) > count:
+            return SessionsPage(page, encode_cursor(Position.after(page[-1])))
+        if found.stopped_at is not None:
+            stop = found.stopped_at
+            return SessionsPage(page, encode_cursor(Position(stop.end_ts, stop.session_id)))
+        return SessionsPage(page, None)
 
     async def player_stats(self, player_id: object) -> PlayerStats:
         stats = (await self.player_stats_many([player_id]))[0]
@@ -151,10 +151,7 @@ class SessionService:
         return [p if isinstance(p, InvalidInput) else stats[p] for p in checked]
 
     async def _stats(self, player_id: str) -> PlayerStats:
-        await self._folding.fold(player_id)
-        sessions = await self._repo.all_sessions(player_id)
-        sessions = await self._folding.without_stale(player_id, sessions, lambda: self._repo.all_sessions(player_id))
-        return PlayerStats.of(sessions)
+        return await self._history.stats(player_id)
 
     async def session_starts(self, hours: object, *, now: datetime | None = None) -> SessionStartsReport:
         """Session starts per country in the last `hours` (edges on whole minutes), largest first."""

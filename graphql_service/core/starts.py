@@ -20,18 +20,24 @@ from ..domain.buckets import (
     children,
     decompose,
     floor,
-    partition_of,
     series_pieces,
     window,
 )
 from ..domain.events import Event, utc_now
-from ..domain.sessions import StoredEvent, version, winner
-from ..store.starts import BucketState, SessionStartsRepository
+from ..domain.sessions import winner
+from ..store.sessions import SessionRepository, StartCells
+from ..store.starts import BucketState, MinuteStart, SessionStartsRepository
 
 # The shard count of a minute written before minutes recorded theirs (cql/007), and the default.
 SHARDS = 8
 MARK_AHEAD = timedelta(seconds=2)
 STALE_MARGIN = timedelta(seconds=5)
+# A start row written this long before a minute's last count began is checked again by the
+# next count (clocks of processes differ; a write may land after the count read the rows).
+CHECK_MARGIN = timedelta(seconds=30)
+# How long a recount keeps looking again for a session row that has not landed yet: the
+# ingest that wrote the start row writes it at the same time, or its client retries.
+RECHECK_FOR = timedelta(seconds=60)
 # Statements one process keeps in flight for recounts: a window full of changed buckets
 # (after a backfill of late starts) is recounted in bounded bites, not all at once.
 RECOUNT_CONCURRENCY = 32
@@ -65,12 +71,20 @@ def shard_counts_up_to(most: int) -> list[int]:
 
 
 class SessionStarts:
-    def __init__(self, repo: SessionStartsRepository, time_to_live: TimeToLive, *, shards: int = SHARDS) -> None:
+    def __init__(
+        self,
+        repo: SessionStartsRepository,
+        sessions: SessionRepository,
+        time_to_live: TimeToLive,
+        *,
+        shards: int = SHARDS,
+    ) -> None:
         # Never fewer than SHARDS: minutes from before cql/007 recorded no count and were
         # written over SHARDS partitions, so a recount reads at least that many.
         if shards < SHARDS or shards & (shards - 1):
             raise ValueError(f"shards must be a power of two from {SHARDS}, got {shards}")
         self._repo = repo
+        self._sessions = sessions
         self._ttl_for = time_to_live
         self._shards = shards
         self._marked_until: dict[Bucket, datetime] = {}
@@ -79,6 +93,9 @@ class SessionStarts:
         self._gate = asyncio.Semaphore(RECOUNT_CONCURRENCY)
         self._inflight: dict[Bucket, asyncio.Future[None]] = {}
         self._shards_recorded: set[datetime] = set()
+        # Conflicts a recount found and marked in other minutes: a count that sees this
+        # change while it runs counts again (core/starts.py `_bucket_counts`).
+        self._conflicts_marked = 0
         # When this process last marked a bucket as changed (import waits for it to go quiet).
         self.last_marked: datetime | None = None
 
@@ -90,7 +107,7 @@ class SessionStarts:
         if ttl is None:
             return
         minute = floor(Level.MINUTE, event.ts)
-        await self._repo.insert_start(minute, shard_of(event.session_id, self._shards), event, ttl)
+        await self._repo.insert_start(minute, shard_of(event.session_id, self._shards), event, ttl, now)
         await self._mark_all(self._buckets(minute), now)
 
     def _buckets(self, minute: datetime) -> list[Bucket]:
@@ -101,27 +118,6 @@ class SessionStarts:
                 self._buckets_of_minute.clear()
             buckets = self._buckets_of_minute[minute] = buckets_of(minute)
         return buckets
-
-    def row_key(self, start: StoredEvent) -> tuple[datetime, str]:
-        """Where a start is counted: variants with the same minute and country share a row."""
-        return floor(Level.MINUTE, start.ts), start.country
-
-    async def forget(self, player_id: str, start: StoredEvent, best: StoredEvent, now: datetime | None = None) -> None:
-        """Remove the row of a start variant that lost to `best` (see domain/sessions.py),
-        so the session counts once; deleted at the winner's version, so a late write of the
-        loser's row cannot bring it back."""
-        now = now or utc_now()
-        minute = floor(Level.MINUTE, start.ts)
-        # The loser may have been written by a process with another START_SHARDS: its row is
-        # deleted wherever any shard count up to the minute's largest would have put it.
-        state = await self._repo.state(Level.MINUTE.value, partition_of(Level.MINUTE, minute), minute)
-        most = max(self._shards, (state.shards if state else None) or SHARDS)
-        shards = {shard_of(start.session_id, n) for n in shard_counts_up_to(most)}
-        at = version(best.ts, best.country)
-        await asyncio.gather(
-            *(self._repo.delete_start(minute, s, start.country, player_id, start.session_id, at) for s in shards)
-        )
-        await self._mark_all(self._buckets(minute), now)
 
     async def _mark_all(self, buckets: list[Bucket], now: datetime) -> None:
         # Called once the row is written: the mark must be later than that write, so it
@@ -185,9 +181,15 @@ class SessionStarts:
         groups: dict[tuple[Level, datetime], list[Bucket]] = defaultdict(list)
         for bucket in buckets:
             groups[(bucket.level, bucket.partition)].append(bucket)
-        partials = await asyncio.gather(
-            *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
-        )
+        for _ in range(2):
+            # A recount may find a start re-sent into a minute this count has already read
+            # as settled: that minute is marked changed, and counting once more recounts it.
+            conflicts_before = self._conflicts_marked
+            partials = await asyncio.gather(
+                *(self._count_group(level, part, wanted) for (level, part), wanted in groups.items())
+            )
+            if self._conflicts_marked == conflicts_before:
+                break
         return [row for partial in partials for row in partial]
 
     async def _count_group(
@@ -290,6 +292,83 @@ class SessionStarts:
             running.add_done_callback(lambda _: inflight.pop(bucket, None))
         await asyncio.shield(running)
 
+    async def _minute_counts(
+        self, minute: datetime, state: BucketState | None, rows: list[MinuteStart], began: datetime
+    ) -> Counter[str]:
+        """Starts per country of one minute: each session once, at its winning start.
+
+        Variants of a start in this minute are settled here (a session's variants share its
+        shard; the latest ts, then the larger country wins). A variant in ANOTHER minute is
+        settled against the session row, whose start cells hold the winner of all variants
+        (cql/008): the rows new since the minute's last count, and the sessions recorded as
+        having variants in several minutes, are checked there; a session whose winner is
+        elsewhere does not count here. Checking a new row that finds variants in other
+        minutes records the conflict in each of them and marks them changed, so they are
+        recounted and drop the session too. Old rows were checked when they were new."""
+        variants: dict[tuple[str, UUID], list[MinuteStart]] = defaultdict(list)
+        for row in rows:
+            variants[(row.player_id, row.variant.session_id)].append(row)
+        new_since = None if state is None or state.counted_at is None else state.counted_at - CHECK_MARGIN
+        conflicts = await self._limited(self._repo.conflicts(minute))
+        check = {
+            key
+            for key, vs in variants.items()
+            if key in conflicts
+            or any(v.received_at is not None and (new_since is None or v.received_at >= new_since) for v in vs)
+        }
+        cells = await self._start_cells(check)
+        counts: Counter[str] = Counter()
+        again = False
+        for key, vs in variants.items():
+            best = winner(v.variant for v in vs)
+            if best is None:
+                continue
+            if key not in check:
+                counts[best.country] += 1
+                continue
+            session = cells.get(key[1])
+            if session is None or session.start_ts is None or minute not in session.minutes:
+                # The session row's write has not landed yet (ingest writes both at once):
+                # count the minute's own winner for now and look again soon.
+                counts[best.country] += 1
+                again = again or any(v.received_at is not None and v.received_at > began - RECHECK_FOR for v in vs)
+                continue
+            if floor(Level.MINUTE, session.start_ts) == minute:
+                counts[best.country] += 1
+            if len(session.minutes) > 1:
+                await self._record_conflict(key, session.minutes, minute, began)
+        if again:
+            await self._mark_all(self._buckets(minute), began)
+        return counts
+
+    async def _start_cells(self, keys: Iterable[tuple[str, UUID]]) -> dict[UUID, StartCells]:
+        by_player: dict[str, list[UUID]] = defaultdict(list)
+        for player_id, session_id in keys:
+            by_player[player_id].append(session_id)
+        found = await asyncio.gather(
+            *(self._limited(self._sessions.start_cells(p, ids)) for p, ids in by_player.items())
+        )
+        return {sid: cell for cells in found for sid, cell in cells.items()}
+
+    async def _record_conflict(
+        self, key: tuple[str, UUID], minutes: frozenset[datetime], here: datetime, now: datetime
+    ) -> None:
+        player_id, session_id = key
+        for minute in minutes:
+            ttl = self._ttl_for(minute + SIZE[Level.MINUTE], now)
+            if ttl is None:
+                continue
+            await self._limited(self._repo.write_conflict(minute, player_id, session_id, ttl))
+            if minute != here:
+                # After the conflict row: the other minute's recount, which the mark brings
+                # about, finds it. Marked anew even where this process marked it lately: that
+                # mark may be older than the other minute's last count.
+                buckets = self._buckets(minute)
+                for bucket in buckets:
+                    self._marked_until.pop(bucket, None)
+                await self._mark_all(buckets, now)
+                self._conflicts_marked += 1
+
     async def _recount_now(self, bucket: Bucket) -> None:
         began = utc_now()
         if bucket.level is Level.MINUTE:
@@ -299,12 +378,7 @@ class SessionStarts:
             per_shard = await asyncio.gather(
                 *(self._limited(self._repo.minute_starts(bucket.start, shard)) for shard in range(shards))
             )
-            # A session's start variants share its shard; of those in this minute the winner counts.
-            variants: dict[tuple[str, UUID], list[StoredEvent]] = defaultdict(list)
-            for rows in per_shard:
-                for player_id, session_id, variant in rows:
-                    variants[(player_id, session_id)].append(variant)
-            counts: Counter[str] = Counter(best.country for vs in variants.values() if (best := winner(vs)))
+            counts = await self._minute_counts(bucket.start, state, [row for rows in per_shard for row in rows], began)
         else:
             child_level, child_partition = children(bucket)
             counts = await self._fresh_counts(child_level, child_partition, bucket.start, bucket.end, None)

@@ -1,7 +1,7 @@
 """Paging through a player's listing: the opaque cursor and the page it continues.
 
 A cursor is the clustering position of the last session a page returned, (end_ts,
-session_id) of completed_sessions_by_player, packed as version byte + end time in epoch
+session_id) of the player's end-ordered index (cql/008), packed as version byte + end time in epoch
 milliseconds + the session id's 16 bytes, base64url without padding (34 characters). It
 carries no secret and needs none: it only names a place in the listing of the player the
 caller names anyway, so a hand-made cursor shows nothing a first page would not.

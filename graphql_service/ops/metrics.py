@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # One name prefix for everything this service exports.
@@ -42,14 +42,7 @@ HTTP_DURATION = Histogram(
 EVENTS = Counter(
     f"{PREFIX}_events_total",
     "Events by what happened to them: accepted (stored), rejected (in an invalid batch), expired "
-    "(past retention, not stored), duplicate (counted when the player is next read: the event was "
-    "already folded into the listing when it came again).",
-    ["outcome"],
-)
-SESSIONS = Counter(
-    f"{PREFIX}_sessions_total",
-    "Sessions that became complete (completed), or whose end precedes their start (invalid); "
-    "counted when the player is next read.",
+    "(past retention, not stored). A re-delivered event is accepted again: storing it changes nothing.",
     ["outcome"],
 )
 STATEMENT_DURATION = Histogram(
@@ -65,22 +58,52 @@ STATEMENT_ERRORS = Counter(
     ["statement", "error"],
 )
 
-_EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired", "duplicate"})
-_SESSION_OUTCOMES: dict[str, str] = {"completed": "completed", "invalid_session": "invalid"}
+# The Kafka consumer (`consume`, graphql_service/consume/); served by its own /metrics.
+KAFKA_RECORDS_CONSUMED = Counter(
+    f"{PREFIX}_kafka_records_consumed_total", "Kafka records read by the consumer, by topic.", ["topic"]
+)
+KAFKA_RECORDS_STORED = Counter(
+    f"{PREFIX}_kafka_records_stored_total",
+    "Kafka records whose events were all stored (or expired), by topic.",
+    ["topic"],
+)
+KAFKA_RECORDS_DEAD_LETTERED = Counter(
+    f"{PREFIX}_kafka_records_dead_lettered_total",
+    "Kafka records sent to the dead-letter topic, by topic and reason: not_json (not a JSON object "
+    "or not UTF-8), invalid (refused by the same checks as POST /events), rejected (refused by Cassandra).",
+    ["topic", "reason"],
+)
+KAFKA_STORAGE_RETRIES = Counter(
+    f"{PREFIX}_kafka_storage_retries_total",
+    "Records the consumer submits again after Cassandra was unavailable (it waits, with backoff, meanwhile).",
+)
+KAFKA_ROUND_DURATION = Histogram(
+    f"{PREFIX}_kafka_batch_duration_seconds",
+    "Time from fetching a round of records (KAFKA_BATCH_SIZE at most) to committing its offsets.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+KAFKA_ROUND_RECORDS = Histogram(
+    f"{PREFIX}_kafka_batch_records",
+    "Records in one round.",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+KAFKA_LAG = Gauge(
+    f"{PREFIX}_kafka_consumer_lag",
+    "Records of a partition assigned to this process not yet committed (its end offset minus the committed one).",
+    ["topic", "partition"],
+)
+
+_EVENT_OUTCOMES: frozenset[str] = frozenset({"accepted", "rejected", "expired"})
 
 # Every outcome is exported from the start (at 0), so rate() and alerts work before the first event.
 for _outcome in _EVENT_OUTCOMES:
     EVENTS.labels(_outcome)
-for _label in _SESSION_OUTCOMES.values():
-    SESSIONS.labels(_label)
 
 
 def observe_ingest(outcome: str, count: int) -> None:
     """`SessionService.observers` hook."""
     if outcome in _EVENT_OUTCOMES:
         EVENTS.labels(outcome).inc(count)
-    elif outcome in _SESSION_OUTCOMES:
-        SESSIONS.labels(_SESSION_OUTCOMES[outcome]).inc(count)
 
 
 # Labelled children by statement name: looking one up takes a lock and a tuple per call,

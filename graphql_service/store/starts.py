@@ -18,6 +18,16 @@ def _partition_rows(rows: list[Row]) -> dict[datetime, BucketState]:
 
 
 @dataclass(frozen=True)
+class MinuteStart:
+    """One row of session_starts_by_minute: a start variant and when it was written
+    (None on rows from before cql/008)."""
+
+    player_id: str
+    variant: StoredEvent
+    received_at: datetime | None
+
+
+@dataclass(frozen=True)
 class BucketState:
     last_write: datetime | None
     counted_at: datetime | None
@@ -31,7 +41,8 @@ class SessionStartsRepository:
     def __init__(self, db: Backend, statements: dict[str, Prepared]) -> None:
         self._db = db
         s = statements
-        self._insert_start, self._delete_start = s["insert_session_start"], s["delete_session_start"]
+        self._insert_start = s["insert_session_start"]
+        self._write_conflict, self._conflicts = s["write_start_conflict"], s["read_start_conflicts"]
         self._minute_countries, self._mark = s["read_minute_starts"], s["mark_start_bucket"]
         self._states, self._set_counted = s["read_start_buckets"], s["set_start_bucket_counted"]
         self._write_count, self._counts = s["write_start_count"], s["read_start_counts"]
@@ -43,18 +54,21 @@ class SessionStartsRepository:
         ks = keyspace
         specs: dict[str, tuple[str, bool]] = {}
         specs["insert_session_start"] = (
-            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id, ts) "
-            "VALUES (?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
-            True,
-        )
-        specs["delete_session_start"] = (
-            f"DELETE FROM {ks}.session_starts_by_minute USING TIMESTAMP ? "
-            "WHERE minute = ? AND shard = ? AND country = ? AND player_id = ? AND session_id = ?",
+            f"INSERT INTO {ks}.session_starts_by_minute (minute, shard, country, player_id, session_id, ts, "
+            "received_at) VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?",
             True,
         )
         specs["read_minute_starts"] = (
-            f"SELECT country, player_id, session_id, ts FROM {ks}.session_starts_by_minute "
+            f"SELECT country, player_id, session_id, ts, received_at FROM {ks}.session_starts_by_minute "
             "WHERE minute = ? AND shard = ?",
+            False,
+        )
+        specs["write_start_conflict"] = (
+            f"INSERT INTO {ks}.start_conflicts_by_minute (minute, player_id, session_id) VALUES (?, ?, ?) USING TTL ?",
+            True,
+        )
+        specs["read_start_conflicts"] = (
+            f"SELECT player_id, session_id FROM {ks}.start_conflicts_by_minute WHERE minute = ?",
             False,
         )
         specs["mark_start_bucket"] = (
@@ -103,32 +117,42 @@ class SessionStartsRepository:
         prepared = await asyncio.gather(*(db.prepare(name, cql, write=w) for name, (cql, w) in specs.items()))
         return cls(db, dict(zip(specs, prepared, strict=True)))
 
-    async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int) -> None:
-        # Written at the variant's version (domain/sessions.py): a later winner's delete of
-        # this row holds whatever order the two land in, and of two variants sharing a row
-        # the winner's ts stays.
+    async def insert_start(self, minute: datetime, shard: int, event: Event, ttl: int, received_at: datetime) -> None:
+        # Written at the variant's version (domain/sessions.py): of two variants sharing a
+        # row (same minute and country) the winner's ts stays, whatever order they land in.
         country = event.country or ""
-        params = (minute, shard, country, event.player_id, event.session_id, event.ts, ttl, version(event.ts, country))
+        params = (
+            minute,
+            shard,
+            country,
+            event.player_id,
+            event.session_id,
+            event.ts,
+            received_at,
+            ttl,
+            version(event.ts, country),
+        )
         await self._db.execute(self._insert_start, params)
 
-    async def delete_start(
-        self, minute: datetime, shard: int, country: str, player_id: str, session_id: UUID, at_version: int
-    ) -> None:
-        params = (at_version, minute, shard, country, player_id, session_id)
-        await self._db.execute(self._delete_start, params)
-
-    async def minute_starts(self, minute: datetime, shard: int) -> list[tuple[str, UUID, StoredEvent]]:
-        """(player, session, start variant) of every start row of one shard of a minute."""
+    async def minute_starts(self, minute: datetime, shard: int) -> list[MinuteStart]:
+        """Every start row of one shard of a minute."""
         rows = await self._db.execute(self._minute_countries, (minute, shard))
         return [
-            (
+            MinuteStart(
                 row["player_id"],
-                row["session_id"],
                 # A row from before cql/006 has no ts: the minute stands in for it.
                 StoredEvent(row["session_id"], EventKind.START, row["ts"] or minute, row["country"]),
+                row["received_at"],
             )
             for row in rows
         ]
+
+    async def write_conflict(self, minute: datetime, player_id: str, session_id: UUID, ttl: int) -> None:
+        await self._db.execute(self._write_conflict, (minute, player_id, session_id, ttl))
+
+    async def conflicts(self, minute: datetime) -> set[tuple[str, UUID]]:
+        """(player, session) of the sessions with start variants in `minute` and another one."""
+        return {(row["player_id"], row["session_id"]) for row in await self._db.execute(self._conflicts, (minute,))}
 
     async def mark(self, level: str, parent: datetime, bucket: datetime, last_write: datetime, ttl: int) -> None:
         # Written at the timestamp it holds: of two processes' marks the later one wins,

@@ -2,13 +2,16 @@
 
 serve                       run the HTTP server (uvicorn)
 migrate                     apply the CQL migrations to the configured keyspace
+upgrade                     carry a keyspace written before the session store over to it
 cassandra start|stop|status|fetch
                             the local development node (see devnode.py)
 import FILE                 load events from JSON Lines (.gz/.bz2 too) through the service
 loadgen                     drive a running service over HTTP; or write a data set
+consume                     store events read from Kafka topics (see consume/)
+kafka start|stop|status     the local Kafka broker for consume's tests (see kafkanode.py)
 
 Options that stand for a setting (`serve --port` for PORT, ...) are made from that setting's
-row in settings.TABLE (options.py) and handed on as the environment variable.
+field (settings.py, options.py) and handed on as the environment variable.
 
 Every operator mistake ends as one `error: ...` line and a non-zero exit; `--debug` (or
 LOG_LEVEL=DEBUG) adds the traceback. Tools are imported when their command runs, so `serve`
@@ -25,6 +28,7 @@ import textwrap
 import traceback
 from collections.abc import Sequence
 from importlib import metadata
+from types import ModuleType
 
 from .. import __version__
 from ..domain.errors import ConfigError, ServiceError, StorageRejected
@@ -32,12 +36,14 @@ from ..ops.logs import configure_logging
 from ..settings import Settings
 from ..store import backends, migrations
 from .options import (
+    CONSUME_READS,
     IMPORT_READS,
     LOGGING,
     MIGRATE_READS,
-    NODE_READS,
     SERVE_READS,
+    broker_reads,
     environment,
+    node_reads,
     overrides,
     setting_option,
     width,
@@ -129,16 +135,17 @@ def _raise_open_file_limit() -> None:
 def _cassandra(settings: Settings, action: str, nodes: int) -> int:
     from . import devnode
 
-    spec = devnode.default_spec(settings)
+    node = devnode.NodeSettings.from_env()
+    spec = devnode.default_spec(node, settings.port)
     if action == "start":
         if not settings.uses_local_node:
             print(f"CASSANDRA_CONTACT_POINTS is set ({','.join(settings.contact_points)}): using that cluster")
             return 0
         if nodes == 1:
-            devnode.start(settings, spec)
+            devnode.start(node, spec)
             return 0
-        specs = devnode.default_cluster_specs(settings, nodes)
-        devnode.start_cluster(settings, specs)
+        specs = devnode.default_cluster_specs(node, nodes, settings.port)
+        devnode.start_cluster(node, specs)
         print(
             f"{nodes} nodes in datacenter {devnode.DATACENTER}. To use them:\n"
             f"  export CASSANDRA_CONTACT_POINTS={','.join(s.address for s in specs)}\n"
@@ -148,10 +155,10 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
         )
     elif action == "stop":
         # Every node this project started: the single one and any local cluster's.
-        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(settings)) if devnode.stop(s)]
+        stopped = [s.address for s in (spec, *devnode.existing_cluster_specs(node, settings.port)) if devnode.stop(s)]
         print(f"stopped {', '.join(stopped)}" if stopped else "no node started by this project is running")
     elif action == "status":
-        cluster = devnode.existing_cluster_specs(settings)
+        cluster = devnode.existing_cluster_specs(node, settings.port)
         running = False
         for each in (spec, *cluster):
             current = devnode.status(each)
@@ -163,9 +170,47 @@ def _cassandra(settings: Settings, action: str, nodes: int) -> int:
             running = running or current.running
         return 0 if running else 3
     elif action == "fetch":
-        version, lib = devnode.fetch(settings)
+        version, lib = devnode.fetch(node)
         print(f"Apache Cassandra {version} cached in {lib}")
     return 0
+
+
+def _loadgen() -> ModuleType:
+    """The loadgen tool, whose HTTP client and report table (httpx, rich) are the `tools`
+    extra: not among the wheel's runtime dependencies."""
+    try:
+        from . import loadgen
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: loadgen needs {exc.name}, from the tools extra: pip install 'player-session-service[tools]'",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    return loadgen
+
+
+def _kafka(action: str) -> int:
+    from . import kafkanode
+
+    settings = kafkanode.BrokerSettings.from_env()
+    spec = kafkanode.default_spec(settings)
+    if action == "start":
+        kafkanode.start(settings, spec)
+    elif action == "stop":
+        stopped = kafkanode.stop(spec)
+        print(f"stopped Kafka on {spec.bootstrap}" if stopped else "no broker started by this project is running")
+    else:
+        current = kafkanode.status(spec)
+        version = kafkanode.version_of(spec)
+        print(current.describe() + (f"; Apache Kafka {version}" if version and current.managed else ""))
+        return 0 if current.running else 3
+    return 0
+
+
+def _consume(settings: Settings, debug: bool) -> int:
+    from ..consume.runner import run
+
+    return run(settings, debug=debug)
 
 
 def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) -> argparse.ArgumentParser:
@@ -198,7 +243,7 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
             name,
             help=summary,
             description=textwrap.fill(description, width=width()),
-            epilog=environment(reads),
+            epilog=environment(reads) if reads else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
             parents=[debug],
         )
@@ -221,12 +266,23 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         MIGRATE_READS,
     )
     setting_option(migrate, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    upgrade = command(
+        "upgrade",
+        "carry a keyspace written before the session store of cql/008 over to it",
+        "Replay every event the store before cql/008 kept (session_events_by_player) through the new store's "
+        "writes, with the life each had left; idempotent, and resumes where an interrupted run stopped. "
+        "Run `migrate` first.",
+        MIGRATE_READS,
+    )
+    setting_option(upgrade, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    upgrade.add_argument("--from-start", action="store_true", help="replay everything again, even if done before")
     node = command(
         "cassandra",
         "manage the local development Cassandra node",
         "The local development node: start it (or reuse one that answers on the port), stop it, show its "
         "status (exit code 3 when it is not running), or fetch and cache a Cassandra release.",
-        NODE_READS,
+        # The node's settings are the node tool's (devnode.py), loaded only when asked for.
+        node_reads() if "cassandra" in wanted or argv is None else (),
     )
     node.add_argument("action", choices=["start", "stop", "status", "fetch"], help="what to do with the node")
     node.add_argument(
@@ -252,14 +308,32 @@ def build_parser(argv: Sequence[str] | None = None, *, prog: str | None = None) 
         "write a JSON Lines data set for `import` (--write-jsonl).",
         LOGGING,
     )
+    consume = command(
+        "consume",
+        "store events read from Kafka (or Azure Event Hubs) topics",
+        "Read events from KAFKA_TOPICS in the consumer group KAFKA_GROUP_ID and store them through the same "
+        "checks as POST /events; offsets are committed only once a record is stored or dead-lettered. "
+        "SIGTERM or Ctrl-C commits what is done and stops.",
+        CONSUME_READS,
+    )
+    setting_option(consume, "--topics", "KAFKA_TOPICS", metavar="TOPIC,...")
+    setting_option(consume, "--group", "KAFKA_GROUP_ID", metavar="NAME")
+    setting_option(consume, "--keyspace", "CASSANDRA_KEYSPACE", metavar="NAME")
+    setting_option(consume, "--health-port", "KAFKA_HEALTH_PORT", metavar="PORT")
+    broker = command(
+        "kafka",
+        "manage the local Kafka broker (for consume's tests and benchmark)",
+        "The local Apache Kafka broker (KRaft, one process): start it (or reuse one that answers on "
+        "127.0.0.1:9092), stop it, or show its status (exit code 3 when it is not running).",
+        broker_reads() if "kafka" in wanted or argv is None else (),
+    )
+    broker.add_argument("action", choices=["start", "stop", "status"], help="what to do with the broker")
     if "import" in wanted or argv is None:
         from . import importer
 
         importer.add_arguments(import_parser)
     if "loadgen" in wanted or argv is None:
-        from . import loadgen
-
-        loadgen.add_arguments(loadgen_parser)
+        _loadgen().add_arguments(loadgen_parser)
     return parser
 
 
@@ -282,15 +356,22 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
             return _serve(settings, debug)
         if args.command == "migrate":
             return _migrate(settings, debug)
+        if args.command == "upgrade":
+            from . import upgrade
+
+            return upgrade.main(settings, from_start=args.from_start, debug=debug)
         if args.command == "import":
             from . import importer
 
             args.debug = debug
             return importer.main(args, settings)
         if args.command == "loadgen":
-            from . import loadgen
-
-            return loadgen.main(args)
+            done: int = _loadgen().main(args)
+            return done
+        if args.command == "consume":
+            return _consume(settings, debug)
+        if args.command == "kafka":
+            return _kafka(args.action)
         return _cassandra(settings, args.action, args.nodes)
     except ServiceError as exc:
         if debug:

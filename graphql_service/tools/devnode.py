@@ -21,8 +21,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import field_validator
+
 from ..domain.errors import ToolError
-from ..settings import Settings
+from ..settings import EnvSettings, setting
 
 FALLBACK_VERSION = "5.0.9"
 METADATA_URL = "https://repo.maven.apache.org/maven2/org/apache/cassandra/cassandra-all/maven-metadata.xml"
@@ -31,6 +33,35 @@ SUPPORTED_JAVA = ("17", "11")
 
 class DevNodeError(ToolError):
     """Anything that stops the local node from running; the message says what to do."""
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "player-session-service"
+
+
+class NodeSettings(EnvSettings):
+    """The local node's settings: read by `cassandra start|stop|status|fetch` and the test
+    fixtures that start a node, never by `serve` (the README's table lists them last)."""
+
+    readme_prefix = "local node: "
+
+    version: str | None = setting("CASSANDRA_VERSION", None, "pin a Cassandra version", shown="newest 5.0.x")
+    heap: str = setting("CASSANDRA_HEAP", "1G", "JVM heap")
+    start_timeout_seconds: int = setting("CASSANDRA_START_TIMEOUT", 180, "seconds to wait for CQL", ge=10, le=3600)
+    java_home: Path | None = setting("JAVA_HOME", None, "a JDK 17 or 11 to use first", shown="*(searched)*")
+    cache_dir: Path = setting(
+        "PSS_CACHE_DIR",
+        meaning="where the Cassandra jars are cached",
+        shown="`$XDG_CACHE_HOME/player-session-service` or `~/.cache/…`",
+        factory=_default_cache_dir,
+    )
+    run_dir: Path = setting("PSS_RUN_DIR", Path(".run"), "data, logs and pid file (`.run/cassandra/`)", shown="`.run`")
+
+    @field_validator("run_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # The node is started from any directory later (tests, `make run`): fixed once here.
+        return value.resolve()
 
 
 @dataclass(frozen=True)
@@ -65,8 +96,9 @@ class NodeSpec:
         return self.run_dir / "conf"
 
 
-def default_spec(settings: Settings) -> NodeSpec:
-    return NodeSpec(run_dir=settings.run_dir / "cassandra", native_port=settings.port)
+def default_spec(node: NodeSettings, port: int = 9042) -> NodeSpec:
+    """The development node, on CASSANDRA_PORT (the server's `Settings.port`)."""
+    return NodeSpec(run_dir=node.run_dir / "cassandra", native_port=port)
 
 
 DATACENTER = "datacenter1"
@@ -102,15 +134,15 @@ def cluster_specs(
     ]
 
 
-def default_cluster_specs(settings: Settings, nodes: int) -> list[NodeSpec]:
-    return cluster_specs(settings.run_dir / "cassandra-cluster", nodes, native_port=settings.port)
+def default_cluster_specs(node: NodeSettings, nodes: int, port: int = 9042) -> list[NodeSpec]:
+    return cluster_specs(node.run_dir / "cassandra-cluster", nodes, native_port=port)
 
 
-def existing_cluster_specs(settings: Settings) -> list[NodeSpec]:
+def existing_cluster_specs(node: NodeSettings, port: int = 9042) -> list[NodeSpec]:
     """The specs of the local cluster last started under the run dir (none if never)."""
-    root = settings.run_dir / "cassandra-cluster"
+    root = node.run_dir / "cassandra-cluster"
     nodes = len(list(root.glob("node[0-9]")))
-    return default_cluster_specs(settings, nodes) if nodes else []
+    return default_cluster_specs(node, nodes, port) if nodes else []
 
 
 # --------------------------------------------------------------------------- Java
@@ -159,11 +191,11 @@ def find_java(java_home: Path | None = None) -> Path:
 # --------------------------------------------------------------------------- fetch
 
 
-def resolve_version(settings: Settings) -> str:
+def resolve_version(node: NodeSettings) -> str:
     """CASSANDRA_VERSION if set; else the newest 5.0.x on Maven Central; else the newest
     one already cached; else a pinned fallback."""
-    if settings.cassandra_version:
-        return settings.cassandra_version
+    if node.version:
+        return node.version
     try:
         with urllib.request.urlopen(METADATA_URL, timeout=10) as response:
             text = response.read().decode()
@@ -173,7 +205,7 @@ def resolve_version(settings: Settings) -> str:
     except OSError:
         pass
     cached = sorted(
-        (p.name for p in (settings.cache_dir / "cassandra").glob("5.0.*") if (p / ".complete").exists()),
+        (p.name for p in (node.cache_dir / "cassandra").glob("5.0.*") if (p / ".complete").exists()),
         key=lambda v: int(v.rsplit(".", 1)[1]),
     )
     return cached[-1] if cached else FALLBACK_VERSION
@@ -197,10 +229,10 @@ def _pom(version: str) -> str:
 """
 
 
-def fetch(settings: Settings, version: str | None = None) -> tuple[str, Path]:
+def fetch(node: NodeSettings, version: str | None = None) -> tuple[str, Path]:
     """Make sure the jars of `version` are cached; returns (version, lib dir)."""
-    version = version or resolve_version(settings)
-    home = settings.cache_dir / "cassandra" / version
+    version = version or resolve_version(node)
+    home = node.cache_dir / "cassandra" / version
     lib = home / "lib"
     if (home / ".complete").exists():
         return version, lib
@@ -430,9 +462,8 @@ def status(spec: NodeSpec) -> NodeStatus:
     return NodeStatus(answers, pid, spec.address, spec.native_port, spec.log_file, pid is not None)
 
 
-def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = False) -> NodeStatus:
+def start(node: NodeSettings, spec: NodeSpec, *, quiet: bool = False) -> NodeStatus:
     """Start the node unless it (or any CQL node on that address) already answers; wait until ready."""
-    spec = spec or default_spec(settings)
 
     def say(message: str) -> None:
         if not quiet:
@@ -445,8 +476,8 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
     pid = _our_pid(spec)
     process: subprocess.Popen[bytes] | None = None
     if pid is None:
-        java = find_java(settings.java_home)
-        version, lib = fetch(settings)
+        java = find_java(node.java_home)
+        version, lib = fetch(node)
         for sub in ("conf", "logs", "data"):
             (spec.run_dir / sub).mkdir(parents=True, exist_ok=True)
         (spec.conf_dir / "cassandra.yaml").write_text(render_yaml(spec))
@@ -458,7 +489,7 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         say(f"starting Apache Cassandra {version} on {where} with {java} (log {spec.log_file})")
         with open(spec.run_dir / "logs" / "stdout.log", "wb") as out:
             process = subprocess.Popen(
-                java_command(java, lib, spec, settings.cassandra_heap),
+                java_command(java, lib, spec, node.heap),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -470,7 +501,7 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         # (a ResourceWarning, an error under pytest).
         threading.Thread(target=process.wait, name=f"reap-cassandra-{process.pid}", daemon=True).start()
     started = time.monotonic()
-    deadline = started + settings.cassandra_start_timeout_seconds
+    deadline = started + node.start_timeout_seconds
     while time.monotonic() < deadline:
         if cql_answers(spec.address, spec.native_port, tls=spec.tls):
             say(f"Cassandra ready on {spec.address}:{spec.native_port} after {time.monotonic() - started:.1f}s")
@@ -481,11 +512,11 @@ def start(settings: Settings, spec: NodeSpec | None = None, *, quiet: bool = Fal
         time.sleep(0.5)
     raise DevNodeError(
         f"Cassandra did not answer CQL on {spec.address}:{spec.native_port} within "
-        f"{settings.cassandra_start_timeout_seconds}s; see {spec.log_file}\n{_log_errors(spec)}".rstrip()
+        f"{node.start_timeout_seconds}s; see {spec.log_file}\n{_log_errors(spec)}".rstrip()
     )
 
 
-def start_cluster(settings: Settings, specs: list[NodeSpec], *, quiet: bool = False) -> list[NodeStatus]:
+def start_cluster(node: NodeSettings, specs: list[NodeSpec], *, quiet: bool = False) -> list[NodeStatus]:
     """Start the nodes one after the other (two joining at once fail), each once the one
     before answers CQL. Nodes of this cluster that already run are kept."""
     for spec in specs:
@@ -494,7 +525,7 @@ def start_cluster(settings: Settings, specs: list[NodeSpec], *, quiet: bool = Fa
                 f"another CQL node already answers on {spec.address}:{spec.native_port} "
                 "(the single development node? `cassandra stop` ends it); a cluster node cannot start there"
             )
-    return [start(settings, spec, quiet=quiet) for spec in specs]
+    return [start(node, spec, quiet=quiet) for spec in specs]
 
 
 def pid_of(spec: NodeSpec) -> int:

@@ -29,14 +29,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, get_args
 
-from ..core.outcomes import Outcome
 from ..core.service import SessionService
 from ..core.settling import settle_after_writes
 from ..domain.errors import InvalidInput, StorageUnavailable, ToolError
 from ..domain.events import MAX_BATCH_EVENTS, SubmitResult, utc_now
-from ..settings import TABLE, RetentionClock, Settings
+from ..settings import RetentionClock, Settings
 from ..store.backends import Backend
 from .argtypes import batch_size, positive_int
 from .preflight import ready_service
@@ -76,9 +75,6 @@ class ImportSummary:
     lines: int = 0
     blank: int = 0
     accepted: int = 0
-    # Part of `accepted`, counted only if the player was read (folded) while the import ran:
-    # events already folded into the listing. Re-sent lines of one import collapse unseen.
-    duplicate: int = 0
     expired: int = 0
     rejected: int = 0
     retries: int = 0
@@ -201,22 +197,11 @@ class Importer:
     service: SessionService
     options: ImportOptions = field(default_factory=ImportOptions)
 
-    def __post_init__(self) -> None:
-        self._summary: ImportSummary | None = None
-        self.service.observers.append(self._observe)
-
-    def _observe(self, outcome: Outcome, count: int) -> None:
-        # Events whose half was already stored: re-deliveries in the file, a re-run, or
-        # the part of a batch a failed attempt stored before it was retried.
-        if outcome == "duplicate" and self._summary is not None:
-            self._summary.duplicate += count
-
     async def run(self, path: Path, *, progress: bool = False) -> ImportSummary:
         rejects_path = self.options.rejects or default_rejects_path(path)
         summary = ImportSummary(
             file=str(path), rejects_file=str(rejects_path), retention_clock=self.service.settings.retention_clock
         )
-        self._summary = summary
         started = time.monotonic()
         began = utc_now()
         total = count_lines(path) if progress else None
@@ -383,10 +368,7 @@ def format_summary(summary: ImportSummary) -> str:
 
     lines = [f"{'stopped' if summary.stopped else 'imported'} {summary.file} in {summary.elapsed_seconds:.1f} s"]
     lines.append(row("lines read", summary.lines, f"({summary.blank:,} blank)" if summary.blank else ""))
-    # Events already folded into the listing when they came again; re-sent lines of one
-    # import are pending together and collapse into one row without being counted.
-    stored_before = f"({summary.duplicate:,} already stored)" if summary.duplicate else ""
-    lines.append(row("accepted", summary.accepted, stored_before))
+    lines.append(row("accepted", summary.accepted))
     lines.append(row("expired", summary.expired, f"past retention (counted from {summary.retention_clock} time)"))
     lines.append(row("rejected", summary.rejected, f"see {summary.rejects_file}" if summary.rejects_file else ""))
     if summary.settled_buckets:
@@ -403,13 +385,13 @@ def format_summary(summary: ImportSummary) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    clock = next(setting for setting in TABLE if setting.attr == "retention_clock")
+    clock = Settings.model_fields["retention_clock"]
     parser.add_argument("file", type=Path, help="JSON Lines, one event per line; .gz and .bz2 are read directly")
     parser.add_argument(
         "--retention-from",
-        choices=clock.choices,
+        choices=get_args(RetentionClock),
         help=f"count retention from the event's ts (event) or from now (ingestion), to replay old data "
-        f"(overrides {clock.env}; default {clock.default})",
+        f"(overrides {clock.validation_alias}; default {clock.default})",
     )
     parser.add_argument(
         "--concurrency",

@@ -45,6 +45,7 @@ from rich.table import Table
 
 from ..domain.errors import ToolError
 from ..domain.events import MAX_BATCH_EVENTS
+from . import readiness
 from .argtypes import batch_size, positive_float, positive_int, share
 from .progress import Progress
 
@@ -415,14 +416,13 @@ async def run_load(options: LoadOptions, *, progress: bool = False) -> LoadRepor
     logging.getLogger("httpx").setLevel(logging.WARNING)
     connections = options.concurrency if options.rate is None else options.max_in_flight
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    try:
+        status, body = await asyncio.to_thread(readiness.readyz, options.url, options.timeout_seconds)
+    except OSError as exc:
+        raise LoadgenError(f"no service answers at {options.url}: {type(exc).__name__}: {exc}") from exc
+    if status != 200:
+        raise LoadgenError(f"the service at {options.url} is not ready: {status} {body}")
     async with httpx.AsyncClient(base_url=options.url, limits=limits, timeout=options.timeout_seconds) as client:
-        try:
-            ready = await client.get("/readyz")
-        except httpx.HTTPError as exc:
-            raise LoadgenError(f"no service answers at {options.url}: {type(exc).__name__}: {exc}") from exc
-        if ready.status_code != 200:
-            raise LoadgenError(f"the service at {options.url} is not ready: {ready.status_code} {ready.text}")
-
         report = LoadReport(options, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
         driver = _Driver(options, client, report)
         started = time.monotonic()

@@ -1,5 +1,5 @@
-"""Command-line options and help made from the settings table, so that `--help` cannot
-disagree with the README's configuration table.
+"""Command-line options and help made from the settings' fields (settings.py, and
+devnode.NodeSettings), so that `--help` cannot disagree with the README's configuration table.
 
 An option that stands for a setting (`serve --port` for PORT) shows that variable and its
 default, checks its value with the setting's own parser and is handed on as the variable
@@ -15,10 +15,11 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 
-from ..domain.errors import ConfigError
-from ..settings import TABLE, Setting
+from pydantic.fields import FieldInfo
 
-SETTINGS = {setting.env: setting for setting in TABLE}
+from ..domain.errors import ConfigError
+from ..settings import EnvSettings, Settings, default_text, markdown_table
+
 # The settings each command reads, for its `--help` (the README's table explains them all).
 CONNECTION = (
     "CASSANDRA_DRIVER",
@@ -35,7 +36,6 @@ CONNECTION = (
     "CASSANDRA_CONNECT_TIMEOUT",
     "CASSANDRA_REQUEST_TIMEOUT",
 )
-LOCAL_NODE = tuple(s.env for s in TABLE if s.meaning.startswith("local node:"))
 LOGGING = ("LOG_FORMAT", "LOG_LEVEL")
 MIGRATE_READS = (*CONNECTION, "CASSANDRA_REPLICATION", "CQL_DIR", *LOGGING)
 IMPORT_READS = (
@@ -49,8 +49,41 @@ IMPORT_READS = (
     "CQL_DIR",
     *LOGGING,
 )
-SERVE_READS = tuple(s.env for s in TABLE if s.env not in LOCAL_NODE and s.env != "CASSANDRA_REPLICATION")
-NODE_READS = ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *LOCAL_NODE)
+KAFKA = tuple(env for env in Settings.variables() if env.startswith("KAFKA_"))
+SERVE_READS = tuple(env for env in Settings.variables() if env != "CASSANDRA_REPLICATION" and env not in KAFKA)
+CONSUME_READS = (*IMPORT_READS[:-2], "START_SHARDS", *KAFKA, "HOST", *LOGGING)
+
+
+def _models() -> tuple[type[EnvSettings], ...]:
+    # Imported here: `serve` builds its parser without loading the node's tool.
+    from .devnode import NodeSettings
+    from .kafkanode import BrokerSettings
+
+    return Settings, NodeSettings, BrokerSettings
+
+
+def node_reads() -> tuple[str, ...]:
+    from .devnode import NodeSettings
+
+    return ("CASSANDRA_CONTACT_POINTS", "CASSANDRA_PORT", *NodeSettings.variables())
+
+
+def broker_reads() -> tuple[str, ...]:
+    from .kafkanode import BrokerSettings
+
+    return (*BrokerSettings.own_variables(), "JAVA_HOME", "PSS_CACHE_DIR", "PSS_RUN_DIR")
+
+
+def readme_table() -> str:
+    """The README's configuration table: the server's settings, then the local node's."""
+    return markdown_table(*_models())
+
+
+def variable(env: str) -> tuple[type[EnvSettings], FieldInfo]:
+    """The settings class that reads `env`, and its field."""
+    # The server's own first: `serve` must not load the node's or the broker's tool.
+    model = Settings if env in Settings.variables() else next(m for m in _models() if env in m.variables())
+    return model, model.variables()[env]
 
 
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]+\)")
@@ -72,27 +105,24 @@ def width() -> int:
     return max(shutil.get_terminal_size().columns - 2, 40)
 
 
-def _default(setting: Setting) -> str:
-    return _plain(setting.describe_default())
-
-
 def environment(names: Sequence[str]) -> str:
     """A command's epilog: the variables it reads, each with its default."""
     lines = ["environment (README, Configuration):"]
     for name in names:
-        setting = SETTINGS[name]
-        entry = f"{name} (default {_default(setting)}): {_plain(setting.meaning)}"
+        model, field = variable(name)
+        meaning = f"{model.readme_prefix}{field.description}"
+        entry = f"{name} (default {_plain(default_text(field))}): {_plain(meaning)}"
         lines.append(textwrap.fill(entry, width=width(), initial_indent="  ", subsequent_indent="      "))
     return "\n".join(lines)
 
 
 def setting_option(parser: argparse.ArgumentParser, flag: str, env: str, *, metavar: str) -> None:
     """`flag` overrides the environment variable `env`: same parser, same default."""
-    setting = SETTINGS[env]
+    model, field = variable(env)
 
     def checked(text: str) -> str:
         try:
-            setting.parse(text)
+            model.from_env({env: text})
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{env} ")) from None
         return text
@@ -102,7 +132,7 @@ def setting_option(parser: argparse.ArgumentParser, flag: str, env: str, *, meta
         type=checked,
         metavar=metavar,
         dest=f"setting:{env}",
-        help=_help(f"{setting.meaning} (overrides {env}; default {setting.describe_default()})"),
+        help=_help(f"{field.description} (overrides {env}; default {default_text(field)})"),
     )
 
 

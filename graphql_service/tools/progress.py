@@ -1,8 +1,9 @@
 """Progress for the long-running commands (`import`, `loadgen`), on stderr.
 
-On a terminal it is a live bar with elapsed time and ETA (rich). Anywhere else (CI logs,
-`2> file`) a live bar would be carriage returns and escape codes, so it is a plain line
-every `interval` seconds plus a final one: readable, greppable, and short.
+On a terminal it is a live bar with elapsed time and ETA (rich, from the `tools` extra).
+Anywhere else (CI logs, `2> file`) a live bar would be carriage returns and escape codes, so
+it is a plain line every `interval` seconds plus a final one: readable, greppable, and short.
+So it is without rich (an install without the extra, such as the image).
 """
 
 from __future__ import annotations
@@ -10,18 +11,11 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.progress import Progress as RichProgress
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 
 def clock(seconds: float) -> str:
@@ -56,18 +50,8 @@ class Progress:
     def __enter__(self) -> Progress:
         self._started = self._last_line = time.monotonic()
         if self.enabled and self.stream.isatty():
-            self._bar = RichProgress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=Console(file=self.stream),
-                # Log lines written meanwhile are printed above the bar, not through it.
-                redirect_stderr=True,
-            )
+            self._bar = _live_bar(self.stream)
+        if self._bar is not None:
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=self.total, status="")
         return self
@@ -108,3 +92,31 @@ class Progress:
             self._bar.stop()
         elif self.enabled:
             self._write_line(time.monotonic())
+
+
+def _live_bar(stream: TextIO) -> RichProgress | None:
+    """rich's live bar on `stream`, or None without rich (the plain lines then)."""
+    try:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as RichProgress
+    except ModuleNotFoundError:
+        return None
+    return RichProgress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=Console(file=stream),
+        # Log lines written meanwhile are printed above the bar, not through it.
+        redirect_stderr=True,
+    )

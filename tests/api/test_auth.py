@@ -9,7 +9,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from starlette.routing import Route
 
+from graphql_service.api.auth import HOW_OVER_HTTP as HOW
+from graphql_service.api.auth import Access
 from graphql_service.app import create_app
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
@@ -98,3 +101,35 @@ async def test_introspection_can_be_turned_off(guarded: httpx.AsyncClient) -> No
 
     assert body.get("data") is None
     assert "introspection" in body["errors"][0]["message"].lower()
+
+
+async def test_graphql_access_follows_the_operation_that_runs(guarded: httpx.AsyncClient) -> None:
+    # Decided on Strawberry's parse of the document, not on its text: a document holding a
+    # mutation runs its query with a read key, and the word "mutation" makes nothing one.
+    document = f"query Read {{ mutation: __typename }} {SUBMIT.replace('mutation', 'mutation Write', 1)}"
+    read = {"X-API-Key": "read-key"}
+
+    query = await guarded.post("/graphql", json={"query": document, "operationName": "Read"}, headers=read)
+    mutation = await guarded.post(
+        "/graphql", json={"query": document, "operationName": "Write", "variables": {"e": []}}, headers=read
+    )
+
+    assert (query.status_code, query.json()) == (200, {"data": {"mutation": "Query"}})
+    assert mutation.status_code == 401
+    assert mutation.json()["error"].startswith("a GraphQL mutation needs an API key")
+    assert mutation.headers["www-authenticate"] == "Bearer"
+
+
+async def test_graphiql_stays_open_while_queries_need_a_key(guarded: httpx.AsyncClient) -> None:
+    page = await guarded.get("/graphql", headers={"accept": "text/html"})
+    query = await guarded.get("/graphql", params={"query": "{ __typename }"})
+
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert (query.status_code, query.json()["error"]) == (401, "GraphQL needs an API key: " + HOW)
+
+
+def test_every_route_says_who_may_call_it(settings: Settings) -> None:
+    # The rule lives on the routes: there is no second table of paths to keep in step.
+    app = create_app(settings)
+    routes = [r for r in app.routes if isinstance(r, Route)]
+    assert routes and all(isinstance(getattr(r, "access", None), Access) for r in routes)

@@ -23,7 +23,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from graphql_service.api.graphql.context import StartRate
+from graphql_service.api.graphql.view import StartRate
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend
 

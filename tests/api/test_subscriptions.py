@@ -262,3 +262,38 @@ async def test_the_real_server_pushes_sessions_another_process_wrote(
             assert (await client.post("/events", json=pair)).status_code == 200
 
             assert await pushed(ws, "1") == {"playerSessions": [{"sessionId": str(session), "country": "NO"}]}
+
+
+# The same mistake, sent over HTTP and over the websocket: the same extensions.code.
+SAME_ERRORS = {
+    "GRAPHQL_VALIDATION_FAILED": ("subscription { nope }", "{ nope }", {}),
+    "BAD_USER_INPUT": (
+        STARTS,
+        "query($hours: Int!) { sessionStartsByCountry(hours: $hours) { country } }",
+        {"hours": "x"},
+    ),
+}
+
+
+@pytest.mark.parametrize("code", SAME_ERRORS)
+async def test_an_error_has_the_same_code_over_websockets_as_over_http(app: App, code: str) -> None:
+    subscription, query, variables = SAME_ERRORS[code]
+    async with app() as client, aconnect_ws("/graphql", client, subprotocols=[PROTOCOL]) as ws:
+        over_http = (await client.post("/graphql", json={"query": query, "variables": variables})).json()["errors"]
+        await connected(ws)
+        await subscribe(ws, "e", subscription, **variables)
+        received = await message(ws, "e")
+
+    over_websocket = received["payload"] if received["type"] == "error" else received["payload"]["errors"]
+    assert [e["extensions"]["code"] for e in over_websocket] == [e["extensions"]["code"] for e in over_http] == [code]
+
+
+async def test_a_refused_mutation_over_websockets_is_unauthenticated(app: App) -> None:
+    async with app(api_keys=("ingest-key",)) as client, aconnect_ws("/graphql", client, subprotocols=[PROTOCOL]) as ws:
+        await connected(ws)
+        await subscribe(ws, "m", SUBMIT, events=[])
+        refused = await message(ws, "m")
+
+    assert refused["type"] == "error"
+    assert refused["payload"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert refused["payload"][0]["message"].startswith("a GraphQL mutation needs an API key")

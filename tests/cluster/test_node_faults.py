@@ -46,9 +46,10 @@ CLIENTS_PER_SERVER = 2
 class Cluster:
     specs: list[devnode.NodeSpec]
     settings: Settings
+    node: devnode.NodeSettings
 
     def start(self, spec: devnode.NodeSpec) -> None:
-        devnode.start(self.settings, spec, quiet=True)
+        devnode.start(self.node, spec, quiet=True)
 
     def signal(self, spec: devnode.NodeSpec, sig: signal.Signals) -> None:
         os.kill(devnode.pid_of(spec), sig)
@@ -84,12 +85,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         read_consistency="LOCAL_QUORUM",
         write_consistency="LOCAL_QUORUM",
         request_timeout_seconds=REQUEST_TIMEOUT,
-        cassandra_heap="768M",
     )
+    node = devnode.NodeSettings.from_env().with_overrides(heap="768M")
     try:
-        devnode.start_cluster(settings, specs, quiet=True)
+        devnode.start_cluster(node, specs, quiet=True)
         asyncio.run(_migrate(settings))
-        yield Cluster(specs, settings)
+        yield Cluster(specs, settings, node)
     finally:
         for spec in specs:
             devnode.stop(spec, timeout=0)  # thrown away: no graceful drain
@@ -351,7 +352,7 @@ async def test_a_whole_cluster_outage_is_503_at_once_and_heals_by_itself_when_a_
 
         # Two of three nodes are a quorum: enough for LOCAL_QUORUM reads and writes.
         t0 = time.monotonic()
-        await asyncio.to_thread(devnode.start_cluster, cluster.settings, cluster.specs[:2], quiet=True)
+        await asyncio.to_thread(devnode.start_cluster, cluster.node, cluster.specs[:2], quiet=True)
         started = time.monotonic() - t0
         report(
             capsys,

@@ -1,5 +1,5 @@
 """Property: whatever the order and repetition of deliveries, and whenever the player is
-read in between (a read folds what is pending), a session is listed exactly when both
+read in between, a session is listed exactly when both
 halves arrived. Runs against the real node."""
 
 from __future__ import annotations

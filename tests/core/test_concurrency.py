@@ -37,7 +37,7 @@ async def test_forty_sessions_raced_across_two_processes_all_complete(settings: 
             )
 
             assert {r.status_code for r in responses} == {200}
-            # The first read (on either process) folds the 80 pending events into the listing.
+            # The first read, on either process, finds every session whole.
             listed = (await one.get("/sessions", params={"player_id": player, "limit": 100})).json()["sessions"]
             assert sorted(s["session_id"] for s in listed) == sorted(p[0]["session_id"] for p in pairs)
             again = (await two.get("/sessions", params={"player_id": player, "limit": 100})).json()["sessions"]

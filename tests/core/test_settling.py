@@ -18,9 +18,7 @@ from graphql_service.core.service import SessionService
 from graphql_service.core.settling import Settler, settle_after_writes
 from graphql_service.core.starts import STALE_MARGIN, SessionStarts, is_quiet, is_stale
 from graphql_service.domain.buckets import Bucket, Level, floor
-from graphql_service.domain.events import Event, EventKind, utc_now
-from graphql_service.domain.retention import Retention
-from graphql_service.domain.sessions import StoredEvent
+from graphql_service.domain.events import utc_now
 from graphql_service.settings import Settings
 from graphql_service.store.backends import Backend as Database
 from graphql_service.store.starts import BucketState, SessionStartsRepository
@@ -138,35 +136,27 @@ async def test_every_server_process_settles_changed_buckets_in_the_background(
 async def test_starts_written_with_different_shard_counts_are_all_counted_once(
     own_keyspace: Settings, database: Database
 ) -> None:
-    repo = await SessionStartsRepository.create(database, own_keyspace.keyspace)
-    ttl = Retention.from_settings(own_keyspace).time_to_live
-    narrow, wide = SessionStarts(repo, ttl, shards=8), SessionStarts(repo, ttl, shards=64)
+    narrow = await SessionService.create(database, own_keyspace.with_overrides(start_shards=8))
+    wide = await SessionService.create(database, own_keyspace.with_overrides(start_shards=64))
     at = floor(Level.MINUTE, utc_now()) - timedelta(days=9)
     player, session = new_player("shards"), uuid.uuid4()
-    loser = Event(EventKind.START, player, session, at, "WB")
-    winner = Event(EventKind.START, player, session, at + timedelta(minutes=3), "WB")
     for i in range(40):
-        await (narrow if i % 2 else wide).record(Event(EventKind.START, new_player(), uuid.uuid4(), at, "WA"))
-    await wide.record(loser)
-    await narrow.record(winner)
-
-    # The loser, written over 64 shards, is deleted by a process that uses 8.
-    await narrow.forget(
-        player,
-        StoredEvent(session, EventKind.START, loser.ts, loser.country),
-        StoredEvent(session, EventKind.START, winner.ts, winner.country),
-    )
+        await (narrow if i % 2 else wide).submit_events([start(new_player(), uuid.uuid4(), at, "WA")])
+    # The loser is written over 64 shards, the winner, three minutes on, over 8: the
+    # recount still finds the one and drops it.
+    await wide.submit_events([start(player, session, at, "WB")])
+    await narrow.submit_events([start(player, session, at + timedelta(minutes=3), "WB")])
     day = floor(Level.DAY, at)
-    await narrow.settle([day], utc_now() + STALE_MARGIN * 3)
+    await narrow.starts.settle([day], utc_now() + STALE_MARGIN * 3)
 
     assert await stored_day_counts(database, own_keyspace, day) == {"WA": 40, "WB": 1}
 
 
 def test_a_shard_count_must_be_a_power_of_two_from_8() -> None:
     with pytest.raises(ValueError, match="power of two"):
-        SessionStarts(None, lambda t, now: None, shards=12)  # type: ignore[arg-type]
+        SessionStarts(None, None, lambda t, now: None, shards=12)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="from 8"):
-        SessionStarts(None, lambda t, now: None, shards=4)  # type: ignore[arg-type]
+        SessionStarts(None, None, lambda t, now: None, shards=4)  # type: ignore[arg-type]
 
 
 def test_the_settler_leaves_buckets_written_in_the_last_seconds_to_the_queries() -> None:

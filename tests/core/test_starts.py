@@ -185,6 +185,7 @@ async def test_player_stats_sum_the_complete_sessions(api: httpx.AsyncClient) ->
         "total_seconds": 3600.0,
         "average_seconds": 1200.0,
         "last_session_end": last_end,
+        "truncated": False,
     }
     assert graphql["completedSessions"] == 3 and graphql["totalSeconds"] == 3600.0
     assert graphql["averageSeconds"] == 1200.0

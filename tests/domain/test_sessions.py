@@ -1,4 +1,5 @@
-"""The pure rules of domain/sessions.py: one winner per half, and what a fold writes."""
+"""The pure rules of domain/sessions.py: one winner per half, the write timestamps that let
+Cassandra keep that winner by itself, and which index rows list a session."""
 
 from __future__ import annotations
 
@@ -7,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from graphql_service.domain.events import EventKind
 from graphql_service.domain.sessions import (
+    EndRow,
+    Halves,
     Session,
-    SessionRecord,
     StoredEvent,
-    Unlisting,
+    completed,
+    listed,
     micros,
-    plan_fold,
-    records,
-    stale_listings,
     version,
     winner,
 )
@@ -24,21 +24,20 @@ SID = uuid.UUID(int=7)
 PLAYER = "alice"
 
 
+def at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
 def start(minutes: int, country: str = "FI", session: uuid.UUID = SID) -> StoredEvent:
-    return StoredEvent(session, EventKind.START, T0 + timedelta(minutes=minutes), country)
+    return StoredEvent(session, EventKind.START, at(minutes), country)
 
 
 def end(minutes: int, session: uuid.UUID = SID) -> StoredEvent:
-    return StoredEvent(session, EventKind.END, T0 + timedelta(minutes=minutes))
+    return StoredEvent(session, EventKind.END, at(minutes))
 
 
-def keys(unlisted: list[Unlisting]) -> list[tuple[uuid.UUID, datetime]]:
-    """The listing rows (session, end) an unlisting deletes."""
-    return sorted((u.session.session_id, u.session.end_ts) for u in unlisted)
-
-
-def session(start_min: int, end_min: int, country: str = "FI") -> Session:
-    return Session(SID, PLAYER, country, T0 + timedelta(minutes=start_min), T0 + timedelta(minutes=end_min))
+def halves(start_min: int | None, end_min: int | None, country: str = "FI") -> Halves:
+    return Halves(SID, None if start_min is None else at(start_min), country, None if end_min is None else at(end_min))
 
 
 def test_the_latest_variant_of_a_half_wins_then_the_larger_country() -> None:
@@ -48,110 +47,39 @@ def test_the_latest_variant_of_a_half_wins_then_the_larger_country() -> None:
     assert winner([]) is None
 
 
-def test_a_session_is_listed_only_with_both_halves_and_not_ending_before_it_starts() -> None:
-    assert SessionRecord(PLAYER, SID, frozenset({start(0)})).listed() is None
-    assert SessionRecord(PLAYER, SID, frozenset({start(0), end(30)})).listed() == session(0, 30)
-    backwards = SessionRecord(PLAYER, SID, frozenset({start(10), end(5)}))
-    assert backwards.complete() == session(10, 5)
-    assert backwards.listed() is None
-
-
-def test_folding_both_halves_lists_the_session_and_counts_it_completed() -> None:
-    plan = plan_fold(PLAYER, archived=[], pending=[start(0), end(30)])
-
-    assert plan.listed == [session(0, 30)]
-    assert plan.unlisted == []
-    assert plan.completed == 1
-    assert set(plan.archive) == set(plan.release) == {start(0), end(30)}
-
-
-def test_a_lone_half_is_archived_and_listed_later_when_the_other_arrives() -> None:
-    first = plan_fold(PLAYER, archived=[], pending=[end(30)])
-    second = plan_fold(PLAYER, archived=first.archive, pending=[start(0)])
-
-    assert (first.listed, first.completed) == ([], 0)
-    assert (second.listed, second.completed) == ([session(0, 30)], 1)
-
-
-def test_a_re_sent_end_with_another_time_moves_the_listing_instead_of_adding_one() -> None:
-    plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[end(31)])
-
-    assert plan.listed == [session(0, 31)]
-    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=30))]
-    assert plan.unlisted[0].version == version(T0, "FI")  # the listing rows' write timestamp
-    assert plan.completed == 0
-
-
-def test_an_earlier_re_sent_end_loses_and_changes_nothing_listed() -> None:
-    plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[end(29)])
-
-    assert plan.listed == [session(0, 30)]  # rewritten unchanged: repairs a fold that died
-    # The loser's row is deleted too, in case a fold that knew less listed it.
-    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=29))]
-    assert plan.archive == [end(29)]
-
-
-def test_identical_re_delivery_is_a_duplicate_and_writes_no_new_event() -> None:
-    plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[start(0), end(30)])
-
-    assert plan.duplicates == 2
-    assert plan.archive == []
-    assert set(plan.release) == {start(0), end(30)}
-    assert plan.completed == 0
-
-
-def test_an_end_before_its_start_is_reported_once_and_never_listed() -> None:
-    first = plan_fold(PLAYER, archived=[start(10)], pending=[end(5)])
-    again = plan_fold(PLAYER, archived=[start(10), end(5)], pending=[end(5)])
-
-    assert first.listed == [] and first.invalid == [session(10, 5)]
-    assert again.invalid == []
-
-
-def test_a_later_start_that_makes_a_listed_session_invalid_unlists_it() -> None:
-    plan = plan_fold(PLAYER, archived=[start(0), end(30)], pending=[start(40)])
-
-    assert plan.listed == []
-    assert keys(plan.unlisted) == [(SID, T0 + timedelta(minutes=30))]
-    assert plan.unlisted[0].version == version(T0 + timedelta(minutes=40), "FI")
-
-
-def test_stale_listings_are_the_rows_that_disagree_with_the_stored_halves() -> None:
-    truth = records(PLAYER, [start(0), end(30), end(31)])
-    listed = [session(0, 31), session(0, 30)]
-
-    stale = stale_listings(listed, truth)
-
-    assert [u.session for u in stale] == [session(0, 30)]
-
-
-def test_a_listing_with_the_winning_end_but_an_older_start_is_not_stale() -> None:
-    # The next fold overwrites it at a higher version; deleting it could hide the right row.
-    truth = records(PLAYER, [start(0), start(5), end(30)])
-
-    assert stale_listings([session(0, 30)], truth) == []
-
-
-def test_a_better_informed_fold_unlists_what_a_racing_fold_listed() -> None:
-    # Fold A saw {start 0, end 30} and listed it; fold B also saw a start after the end.
-    a = plan_fold(PLAYER, archived=[], pending=[start(0), end(30)])
-    b = plan_fold(PLAYER, archived=[], pending=[start(0), start(40), end(30)])
-
-    assert a.listed == [session(0, 30)]
-    assert b.listed == []
-    assert keys(b.unlisted) == [(SID, T0 + timedelta(minutes=30))]
-    assert b.unlisted[0].version > version(T0, "FI")  # B's delete beats A's row in any order
-
-
 def test_versions_order_start_variants_as_the_winner_rule_does() -> None:
-    assert version(T0, "ZZ") < version(T0 + timedelta(milliseconds=1), "AA")
-    assert version(T0, "FI") < version(T0, "SE")
-    assert version(T0, "AA") == micros(T0)
+    variants = [start(0, "ZZ"), start(1, "AA"), start(1, "AB"), start(0, "AA")]
+    by_version = max(variants, key=lambda v: version(v.ts, v.country))
+    assert by_version == winner(variants)
+    assert version(at(0), "AA") == micros(at(0))
+    assert version(at(0), "ZZ") < micros(at(0) + timedelta(milliseconds=1))
 
 
-def test_a_re_sent_losing_start_is_reported_lost_again() -> None:
-    # Ingest wrote the loser's per-country row again; the fold must delete it again.
-    plan = plan_fold(PLAYER, archived=[start(0, "FI"), start(5, "SE")], pending=[start(0, "FI")])
+def test_an_end_row_lists_its_session_when_it_is_the_winning_end_after_the_start() -> None:
+    row = EndRow(at(30), SID)
 
-    assert plan.lost_starts == [(start(0, "FI"), start(5, "SE"))]
-    assert plan.duplicates == 1
+    assert listed(PLAYER, row, halves(0, 30)) == Session(SID, PLAYER, "FI", at(0), at(30))
+
+
+def test_an_end_row_lists_nothing_without_a_start() -> None:
+    assert listed(PLAYER, EndRow(at(30), SID), halves(None, 30)) is None
+    assert listed(PLAYER, EndRow(at(30), SID), None) is None
+
+
+def test_a_losing_end_variant_lists_nothing_so_a_session_is_listed_once() -> None:
+    rows = [EndRow(at(31), SID), EndRow(at(30), SID)]
+    session = halves(0, 31)
+
+    assert [s.end_ts for r in rows if (s := listed(PLAYER, r, session))] == [at(31)]
+
+
+def test_an_end_before_its_start_lists_nothing() -> None:
+    assert listed(PLAYER, EndRow(at(30), SID), halves(40, 30)) is None
+    assert completed(PLAYER, halves(40, 30)) is None
+
+
+def test_a_session_row_is_complete_with_both_halves_in_order() -> None:
+    assert completed(PLAYER, halves(0, 30, "SE")) == Session(SID, PLAYER, "SE", at(0), at(30))
+    assert completed(PLAYER, halves(0, None)) is None
+    assert completed(PLAYER, halves(None, 30)) is None
+    assert completed(PLAYER, halves(30, 30)) is not None  # a zero-length session is valid

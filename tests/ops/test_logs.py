@@ -6,10 +6,8 @@ import io
 import json
 import logging
 import re
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,7 +23,6 @@ from graphql_service.ops.logs import SERVER_LOGGERS, build_handler, configure_lo
 from graphql_service.settings import ConfigError, LogFormat, Settings
 from graphql_service.store.backends import Backend as Database
 
-from ..events import end, new_player, now, start
 from ..servers import served, serving
 
 pytestmark = pytest.mark.anyio
@@ -55,32 +52,23 @@ def json_lines(stream: io.StringIO) -> list[dict[str, object]]:
 
 def logging_app() -> Starlette:
     async def hello(request: Request) -> PlainTextResponse:
-        logging.getLogger("tests.hello").info("hello from the endpoint")
+        logging.getLogger("tests.hello").info("hello from the endpoint", extra={"session_id": "5f0c"})
         return PlainTextResponse("hi")
 
     return Starlette(routes=[Route("/hello", hello)], middleware=[Middleware(RequestId)])
 
 
-async def test_a_json_log_line_written_during_a_request_carries_the_clients_request_id(
-    client: httpx.AsyncClient,
-) -> None:
-    player, session = new_player("logs"), uuid.uuid4()
-    assert (await client.post("/events", json=[start(player, session, now() - timedelta(minutes=5))])).is_success
-
-    # An end before its start, in a later batch: accepted; the read that folds it logs a warning.
-    assert (await client.post("/events", json=[end(player, session, now() - timedelta(minutes=9))])).is_success
-    with captured("json") as stream:
-        response = await client.get(
-            "/sessions", params={"player_id": player}, headers={"X-Request-ID": "client-req-42"}
-        )
+async def test_a_json_log_line_written_during_a_request_carries_the_clients_request_id() -> None:
+    async with serving(logging_app()) as client:
+        with captured("json") as stream:
+            response = await client.get("/hello", headers={"X-Request-ID": "client-req-42"})
 
     assert response.headers["X-Request-ID"] == "client-req-42"
-    assert response.json()["sessions"] == []
-    [line] = [line for line in json_lines(stream) if line["logger"] == "graphql_service.core.folding"]
+    [line] = [line for line in json_lines(stream) if line["logger"] == "tests.hello"]
     assert line["request_id"] == "client-req-42"
-    assert line["level"] == "WARNING"
-    assert "ends before it starts" in str(line["message"])
-    assert line["session_id"] == str(session)  # `extra=` fields become JSON fields
+    assert line["level"] == "INFO"
+    assert line["message"] == "hello from the endpoint"
+    assert line["session_id"] == "5f0c"  # `extra=` fields become JSON fields
 
 
 async def test_a_missing_or_unusable_request_id_is_replaced_by_a_generated_one(client: httpx.AsyncClient) -> None:

@@ -22,6 +22,9 @@ TABLES = {
     "session_start_buckets",
     "session_events_by_player",
     "changed_start_days_by_minute",
+    "sessions_by_player",
+    "start_conflicts_by_minute",
+    "upgrade_progress",
 }
 
 

@@ -136,9 +136,11 @@ async def _migrate(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="module")
-def auth_node(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthNode]:
+def auth_node(
+    settings: Settings, node_settings: devnode.NodeSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthNode]:
     directory = tmp_path_factory.mktemp("auth-node")
-    keystore, pem = _make_keystore(directory, settings.java_home)
+    keystore, pem = _make_keystore(directory, node_settings.java_home)
     spec = devnode.NodeSpec(
         run_dir=directory / "cassandra",
         address=ADDRESS,
@@ -147,10 +149,9 @@ def auth_node(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         extra_yaml=_node_yaml(keystore),
         tls=True,
     )
-    node_settings = settings.with_overrides(cassandra_heap="512M")
     try:
-        devnode.start(node_settings, spec, quiet=True)
-        node = AuthNode(spec=spec, node_settings=node_settings, ca_file=pem, keyspace=settings.keyspace)
+        devnode.start(node_settings.with_overrides(heap="512M"), spec, quiet=True)
+        node = AuthNode(spec=spec, node_settings=settings, ca_file=pem, keyspace=settings.keyspace)
         # A loop of its own that the backend does not outlive: connected and closed in it.
         asyncio.run(_wait_until_ready(node.settings()))
         yield node

@@ -15,17 +15,16 @@ from pathlib import Path
 import pytest
 
 import graphql_service
-from graphql_service.settings import TABLE, Settings
+from graphql_service.settings import Settings, default_text
 from graphql_service.store import backends
 from graphql_service.tools.cli import build_parser
-from graphql_service.tools.options import overrides
+from graphql_service.tools.options import overrides, variable
 
 ALL_MIGRATIONS = (
     "001_keyspace, 003_completed_sessions, 004_session_starts, 005_session_events, 006_session_start_times, "
-    "007_start_rollups"
+    "007_start_rollups, 008_sessions_by_player"
 )
 MIGRATE = "run `player-session-service migrate` (or `make migrate`)"
-BY_ENV = {setting.env: setting for setting in TABLE}
 
 
 def _cli(*arguments: str, settings: Settings | None = None, **env: str) -> subprocess.CompletedProcess[str]:
@@ -236,7 +235,7 @@ def test_options_that_stand_for_a_setting_name_its_variable_and_default() -> Non
     }
     for command in commands.values():
         for env, action in _setting_options(command).items():
-            default = BY_ENV[env].describe_default().strip("`")
+            default = default_text(variable(env)[1]).strip("`")
             assert (action.help or "").endswith(f"(overrides {env}; default {default})"), action.help
 
 
@@ -291,3 +290,14 @@ def test_usage_names_the_program_as_it_was_run() -> None:
 
     assert as_module.stdout.startswith("usage: python -m graphql_service serve ")
     assert as_script.stdout.startswith("usage: player-session-service serve ")
+
+
+def test_loadgen_without_the_tools_extra_is_one_line_naming_it() -> None:
+    # httpx and rich are the `tools` extra, not runtime dependencies: hide httpx.
+    code = "import sys; sys.modules['httpx'] = None; from graphql_service.tools.cli import main; main(['loadgen'])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: loadgen needs httpx, from the tools extra: pip install 'player-session-service[tools]'"
+    )

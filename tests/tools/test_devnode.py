@@ -11,16 +11,22 @@ from graphql_service.settings import Settings
 from graphql_service.tools import devnode
 
 
+def _spec(settings: Settings) -> devnode.NodeSpec:
+    return devnode.default_spec(devnode.NodeSettings.from_env(), settings.port)
+
+
 def test_the_running_node_was_started_or_found_and_answers_cql(settings: Settings, cassandra: None) -> None:
-    current = devnode.status(devnode.default_spec(settings))
+    current = devnode.status(_spec(settings))
 
     assert current.running
 
 
-def test_start_is_idempotent_when_the_node_answers(settings: Settings, cassandra: None) -> None:
-    before = devnode.status(devnode.default_spec(settings))
+def test_start_is_idempotent_when_the_node_answers(
+    settings: Settings, node_settings: devnode.NodeSettings, cassandra: None
+) -> None:
+    before = devnode.status(_spec(settings))
 
-    after = devnode.start(settings, quiet=True)
+    after = devnode.start(node_settings, _spec(settings), quiet=True)
 
     assert before.managed and before.pid is not None  # the node `make cassandra` started
     assert after.running and after.pid == before.pid
@@ -55,10 +61,10 @@ def test_stop_without_a_node_of_ours_touches_nothing(tmp_path: Path) -> None:
 
 def test_a_missing_maven_is_reported_with_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    settings = Settings(cache_dir=tmp_path, cassandra_version="5.0.0")
+    node = devnode.NodeSettings.from_env({"PSS_CACHE_DIR": str(tmp_path), "CASSANDRA_VERSION": "5.0.0"})
 
     with pytest.raises(devnode.DevNodeError, match="Maven"):
-        devnode.fetch(settings)
+        devnode.fetch(node)
 
 
 def test_a_three_node_cluster_is_one_datacenter_on_consecutive_addresses_with_balanced_tokens(tmp_path: Path) -> None:
@@ -81,10 +87,10 @@ def test_cluster_nodes_list_every_node_as_a_seed_and_read_their_datacenter_from_
 
 
 def test_a_cluster_is_not_started_where_another_node_already_answers(
-    settings: Settings, cassandra: None, tmp_path: Path
+    node_settings: devnode.NodeSettings, cassandra: None, tmp_path: Path
 ) -> None:
     with pytest.raises(devnode.DevNodeError, match=re.escape("already answers on 127.0.0.1:9042")):
-        devnode.start_cluster(settings, devnode.cluster_specs(tmp_path, 3))
+        devnode.start_cluster(node_settings, devnode.cluster_specs(tmp_path, 3))
 
 
 @pytest.mark.parametrize("nodes", [0, 10])

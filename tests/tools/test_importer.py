@@ -100,9 +100,6 @@ async def test_import_accepts_expires_and_rejects_each_line_exactly_once(
 
     assert (summary.lines, summary.blank, summary.rejected, summary.expired) == (18, 1, 7, 2)
     assert summary.accepted == 8  # 18 lines - 1 blank - 7 rejected - 2 expired
-    # Lines 2 and 18 repeat earlier lines, but nothing was folded (read) in between: the
-    # repeats collapse into the same pending rows and are not counted as duplicates.
-    assert summary.duplicate == 0
     assert summary.stopped is None and summary.retries == 0
     rejects = [json.loads(text) for text in Path(summary.rejects_file or "").read_text().splitlines()]
     assert sorted(r["line"] for r in rejects) == sorted(reasons)

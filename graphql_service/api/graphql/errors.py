@@ -72,7 +72,10 @@ def is_internal(error: GraphQLError) -> bool:
 
 
 def to_graphql(error: GraphQLError, *, validation_failed: bool = False, mask: bool = False) -> GraphQLError:
-    """`error` with its code; `validation_failed` says it came from validating the document."""
+    """`error` with its code; `validation_failed` says it came from validating the document.
+    An error that already has a code (a refusal from access.py, or one coded before) keeps it."""
+    if (error.extensions or {}).get("code"):
+        return error
     original = error.original_error
     message = error.message
     extensions: dict[str, object]
@@ -122,9 +125,9 @@ class ServiceErrors(SchemaExtension):
             result.errors = [to_graphql(e, validation_failed=self._validation_failed, mask=self.mask) for e in errors]
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
-        # Over HTTP an operation has one result, which on_operation sees; a subscription
-        # pushes many, each through here.
+        # Over HTTP an operation has one result, which on_operation sees; over a websocket
+        # every result (a subscription pushes many) comes through here first, coded alike.
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [to_graphql(e, mask=self.mask) for e in errors]
+            result.errors = [to_graphql(e, validation_failed=self._validation_failed, mask=self.mask) for e in errors]
         yield

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError, validate
@@ -28,6 +28,15 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import Info
 
+from ...domain.arguments import MAX_SERIES_BUCKETS
+from ...domain.events import (
+    MAX_BATCH_EVENTS,
+    MAX_PLAYER_ID_LENGTH,
+    MAX_SESSIONS_LIMIT,
+    MAX_WINDOW_HOURS,
+    MIN_BATCH_EVENTS,
+)
+from .access import OperationAccess
 from .context import Context
 from .errors import ServiceErrors, is_internal
 from .scalars import SCALARS
@@ -50,13 +59,50 @@ MAX_TOKENS = 2000
 # Distinct document texts whose validation is remembered (each at most MAX_TOKENS).
 VALIDATED_DOCUMENTS = 256
 
+# The arguments, described once each, with the limits the service checks them against.
+Last = Annotated[int | None, strawberry.argument(description=f"How many sessions at most, 1..{MAX_SESSIONS_LIMIT}.")]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="A page's `nextCursor`: the sessions after that page; null for the newest."),
+]
+Hours = Annotated[
+    int, strawberry.argument(description=f"The window's length in hours, 1..{MAX_WINDOW_HOURS}, ending now.")
+]
+SeriesHours = Annotated[
+    int,
+    strawberry.argument(
+        description=f"The window's length in hours, 1..{MAX_WINDOW_HOURS}; with HOUR at most {MAX_SERIES_BUCKETS}."
+    ),
+]
+Step = Annotated[SeriesStep, strawberry.argument(description="Count per UTC hour or per UTC day.")]
+Country = Annotated[
+    str | None,
+    strawberry.argument(description="Only this country (ISO 3166-1 alpha-2, any case); null for every country."),
+]
+PlayerId = Annotated[
+    strawberry.ID,
+    strawberry.argument(
+        description=f"The player's id: non-empty, at most {MAX_PLAYER_ID_LENGTH} characters, no control characters."
+    ),
+]
+Events = Annotated[
+    list[EventInput],
+    strawberry.argument(description=f"{MIN_BATCH_EVENTS} to {MAX_BATCH_EVENTS} events, stored all or none."),
+]
+SentAt = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The client's clock when it sent the batch; every `ts` is moved by (receive time - `sentAt`)."
+    ),
+]
+
 
 @strawberry.type
 class Player:
     id: strawberry.ID
 
     @strawberry.field(description="The player's last complete sessions, newest end first.")
-    async def sessions(self, info: Info[Context, Any], last: int | None = 20) -> list[SessionType]:
+    async def sessions(self, info: Info[Context, Any], last: Last = 20) -> list[SessionType]:
         found = await info.context.loaders.recent_sessions.load((str(self.id), last))
         return [SessionType.from_domain(s) for s in found]
 
@@ -65,9 +111,7 @@ class Player:
         "or with `before` (a page's `nextCursor`) the `last` after that page. Pages neither repeat "
         "nor skip a session, also while new ones arrive."
     )
-    async def sessions_page(
-        self, info: Info[Context, Any], last: int | None = 20, before: str | None = None
-    ) -> SessionPage:
+    async def sessions_page(self, info: Info[Context, Any], last: Last = 20, before: Before = None) -> SessionPage:
         return SessionPage.from_domain(await info.context.service.sessions_page(str(self.id), last, before))
 
     @strawberry.field(description="Totals over the player's retained complete sessions.")
@@ -81,7 +125,7 @@ class Query:
         description="Session starts per country in the last `hours` (1..8760), largest first. "
         "The window ends with the current minute; its edges are whole minutes."
     )
-    async def session_starts_by_country(self, info: Info[Context, Any], hours: int) -> list[CountrySessionStarts]:
+    async def session_starts_by_country(self, info: Info[Context, Any], hours: Hours) -> list[CountrySessionStarts]:
         report = await info.context.service.session_starts(hours)
         return [CountrySessionStarts(country=c.country, session_starts=c.session_starts) for c in report.countries]
 
@@ -91,13 +135,13 @@ class Query:
         "empty buckets are left out. At most 1,000 buckets: with HOUR, `hours` is at most 1000."
     )
     async def session_starts_series(
-        self, info: Info[Context, Any], hours: int, step: SeriesStep, country: str | None = None
+        self, info: Info[Context, Any], hours: SeriesHours, step: Step, country: Country = None
     ) -> list[SeriesPoint]:
         series = await info.context.service.session_starts_series(hours, step.value, country)
         return [SeriesPoint.from_domain(p) for p in series.points]
 
     @strawberry.field(description="A player, known or not: an unknown player simply has no sessions.")
-    def player(self, info: Info[Context, Any], id: strawberry.ID) -> Player:
+    def player(self, info: Info[Context, Any], id: PlayerId) -> Player:
         return Player(id=strawberry.ID(info.context.service.checked_player_id(str(id))))
 
 
@@ -109,7 +153,7 @@ class Mutation:
         "receive time - `sentAt`), which corrects a device clock that is wrong."
     )
     async def submit_events(
-        self, info: Info[Context, Any], events: list[EventInput], sent_at: datetime | None = None
+        self, info: Info[Context, Any], events: Events, sent_at: SentAt = None
     ) -> SubmitEventsResult:
         result = await info.context.service.submit_events([e.as_raw() for e in events], sent_at=sent_at)
         return SubmitEventsResult(accepted=result.accepted, expired=result.expired)
@@ -126,7 +170,7 @@ class Subscription:
         "(at most once per poll interval, never more than once a second)."
     )
     async def session_starts_by_country(
-        self, info: Info[Context, Any], hours: int
+        self, info: Info[Context, Any], hours: Hours
     ) -> AsyncGenerator[list[CountrySessionStarts], None]:
         async with aclosing(info.context.service.session_starts_updates(hours)) as updates:
             async for countries in updates:
@@ -136,7 +180,7 @@ class Subscription:
         description="`player(id).sessions(last)` now, then whenever it changes (a session completes)."
     )
     async def player_sessions(
-        self, info: Info[Context, Any], id: strawberry.ID, last: int | None = 20
+        self, info: Info[Context, Any], id: PlayerId, last: Last = 20
     ) -> AsyncGenerator[list[SessionType], None]:
         async with aclosing(info.context.service.player_sessions_updates(str(id), last)) as updates:
             async for sessions in updates:
@@ -169,6 +213,9 @@ class Validation(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         assert context.graphql_document is not None
+        if context.pre_execution_errors is not None:  # refused already (OperationAccess)
+            yield
+            return
         text = context.query or ""
         errors = self.remembered(text) if text else None
         if errors is None:
@@ -200,6 +247,8 @@ class ServiceSchema(strawberry.Schema):
 def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions for every request.
     extensions: list[Any] = [
+        # First: an operation the caller may not run is neither validated nor run.
+        OperationAccess,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

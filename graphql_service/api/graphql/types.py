@@ -110,6 +110,10 @@ class PlayerStats:
     total_seconds: float
     average_seconds: float | None
     last_session_end: datetime | None
+    truncated: bool = strawberry.field(
+        description="True when the player has more sessions than one read takes (10,000): the totals "
+        "are then over that many of them."
+    )
 
     @classmethod
     def from_domain(cls, stats: domain.PlayerStats) -> PlayerStats:
@@ -118,4 +122,5 @@ class PlayerStats:
             total_seconds=stats.total_seconds,
             average_seconds=stats.average_seconds,
             last_session_end=stats.last_session_end,
+            truncated=stats.truncated,
         )

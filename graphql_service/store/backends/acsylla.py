@@ -375,7 +375,10 @@ class AcsyllaBackend:
         batch.set_consistency(self._write)
         batch.set_is_idempotent(True)
         with Observed(self.observers, name):
-            await self._execute(name, batch, batch=True)
+            # "No hosts available" is explained by preparing a statement of the batch again
+            # (its table may be gone), as for a single statement.
+            first = _statement(statements[0][0]).cql if statements else None
+            await self._execute(name, batch, batch=True, cql=first)
 
     async def execute_schema(self, cql: str, params: Sequence[Any] = ()) -> list[Row]:
         # Unprepared: the driver infers each value's CQL type from its Python type (text here).
