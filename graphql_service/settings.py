@@ -317,6 +317,24 @@ class Settings(EnvSettings):
     workers: int = setting(
         "WEB_CONCURRENCY", 1, "uvicorn worker processes (each has its own Cassandra session)", ge=1, le=256
     )
+    header_timeout_seconds: int = setting(
+        "HTTP_HEADER_TIMEOUT_SECONDS",
+        10,
+        "a connection whose request line and headers have not all arrived this many seconds after it "
+        "opened (or after the first byte of its next request) is closed, with `408` if a request had "
+        "begun (slowloris)",
+        ge=1,
+        le=3600,
+    )
+    max_connections_per_client: int = setting(
+        "HTTP_MAX_CONNECTIONS_PER_CLIENT",
+        100,
+        "connections one client address may hold open to one process, websockets included; one more "
+        "is answered `503` and closed at once. `0`: no cap (behind a proxy every client has the "
+        "proxy's address: docs/operations.md)",
+        ge=0,
+        le=1_000_000,
+    )
     max_body_bytes: int = setting(
         "MAX_BODY_BYTES", 64 * 1024, "request body limit (413 above)", ge=1024, le=64 * 1024 * 1024
     )
@@ -372,6 +390,15 @@ class Settings(EnvSettings):
         "subscription and interval, however many subscribers)",
         ge=1,
         le=3600,
+    )
+    subscription_max_feeds: int = setting(
+        "SUBSCRIPTION_MAX_FEEDS",
+        500,
+        "distinct subscriptions (query and arguments) one process polls; one more is refused with "
+        "`CAPACITY_REACHED` until one ends. With SUBSCRIPTION_POLL_SECONDS it bounds the reads polling "
+        "costs (at most 8 in flight), however many subscribers",
+        ge=1,
+        le=1_000_000,
     )
     ws_max_connections: int = setting(
         "WS_MAX_CONNECTIONS",

@@ -10,7 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from ..domain.arguments import Argument, InvalidArgument
-from ..domain.errors import InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
+from ..domain.errors import CapacityReached, InvalidInput, PayloadTooLarge, StorageRejected, StorageUnavailable
 from .headers import STANDARD_HEADERS
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,10 @@ async def storage_unavailable(request: Request, exc: Exception) -> Response:
     return unavailable()
 
 
+async def capacity_reached(request: Request, exc: Exception) -> Response:
+    return error_json(503, str(exc), headers={"Retry-After": "5"})
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Starlette's own 404 / 405 / … as JSON like every other error (its Allow header kept)."""
     assert isinstance(exc, HTTPException)
@@ -101,6 +105,7 @@ HANDLERS = {
     InvalidInput: invalid_input,
     StorageUnavailable: storage_unavailable,
     StorageRejected: storage_rejected,
+    CapacityReached: capacity_reached,
     HTTPException: http_error,
     ClientDisconnect: client_disconnected,
 }

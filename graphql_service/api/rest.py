@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..core.service import SessionService
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import format_timestamp
 from ..domain.sessions import Session
+from . import json_input
 from .errors import unless_json
 
 
@@ -47,9 +47,9 @@ async def read_json_body(request: Request) -> Any:
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers JSONDecodeError and bodies that are not UTF-8.
+        return json_input.loads(body)
+    except ValueError as exc:
+        # ValueError covers JSONDecodeError (nesting too deep included) and bodies that are not UTF-8.
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
 
 

@@ -9,6 +9,8 @@
     │   │                   each API names it its own way (domain/arguments.py)
     │   └── PayloadTooLarge the body is over MAX_BODY_BYTES                    → 413
     ├── StorageUnavailable  Cassandra failed or timed out; safe to retry       → 503 + Retry-After
+    ├── CapacityReached     a bound of this process is reached (distinct live subscriptions);
+    │                       retry later                                        → 503 + Retry-After
     ├── StorageRejected     Cassandra refused a statement as invalid           → 500, logged
     └── ToolError           a command-line tool failed (dev node, import, loadgen)
 
@@ -65,6 +67,10 @@ class StorageUnavailable(ServiceError):
 
     # What callers are told, on REST and GraphQL alike.
     public_message = "storage temporarily unavailable; the request is safe to retry"
+
+
+class CapacityReached(ServiceError):
+    """A bound that keeps one process's work finite is reached; retrying later may succeed."""
 
 
 class StorageRejected(ServiceError):

@@ -101,6 +101,7 @@ def _serve(settings: Settings, debug: bool) -> int:
         # Files left by an earlier run's workers would be added to this run's counters.
         for stale in settings.metrics_multiprocess_dir.glob("*.db"):
             stale.unlink()
+    _raise_open_file_limit()
     print(f"serving on http://{settings.host}:{settings.http_port} (GraphiQL at /graphql); Ctrl-C stops", flush=True)
     uvicorn.run(
         "graphql_service.app:app_from_env",
@@ -109,11 +110,26 @@ def _serve(settings: Settings, debug: bool) -> int:
         port=settings.http_port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        # uvicorn's httptools protocol with a header timeout, a per-client connection cap and
+        # strict Host rules (api/connections.py); an import string, so workers import it.
+        http="graphql_service.api.connections:GuardedHttp",
+        # A graphql-transport-ws message is a few hundred bytes; websockets' default is 16 MiB.
+        ws_max_size=settings.max_body_bytes,
         # Our logging (configure_logging) already formats uvicorn's loggers, also in the
         # supervising process of several workers.
         log_config=None,
     )
     return 0
+
+
+def _raise_open_file_limit() -> None:
+    """Every connection is a file descriptor: take all the operator allows (the hard limit),
+    not the shell's usual soft 1024. Workers inherit it."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _cassandra(settings: Settings, action: str, nodes: int) -> int:

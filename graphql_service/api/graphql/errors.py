@@ -8,10 +8,12 @@
                                 (`last: 500`, `id: ""`, an invalid event batch); the problems
                                 are in `extensions.details`, named as GraphQL names them
     STORAGE_UNAVAILABLE         Cassandra failed or timed out; the request is safe to retry
+    CAPACITY_REACHED            a bound of the process is reached (SUBSCRIPTION_MAX_FEEDS
+                                distinct subscriptions); retry later
     INTERNAL_SERVER_ERROR       anything else: logged, and masked when MASK_ERRORS is on
 
 The codes are Apollo Server's, so GraphQL clients that branch on them work unchanged; only
-STORAGE_UNAVAILABLE is ours (REST's 503).
+STORAGE_UNAVAILABLE and CAPACITY_REACHED are ours (REST's 503).
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import SchemaExtension
 
 from ...domain.arguments import Argument, InvalidArgument
-from ...domain.errors import InvalidInput, Problem, ServiceError, StorageRejected, StorageUnavailable
+from ...domain.errors import (
+    CapacityReached,
+    InvalidInput,
+    Problem,
+    ServiceError,
+    StorageRejected,
+    StorageUnavailable,
+)
 from ...domain.events import describe
 
 # GraphQL's names for the event fields and for the arguments the service checks.
@@ -78,6 +87,8 @@ def to_graphql(error: GraphQLError, *, validation_failed: bool = False, mask: bo
         message, extensions = _invalid_input(original)
     elif isinstance(original, StorageUnavailable):
         message, extensions = StorageUnavailable.public_message, {"code": "STORAGE_UNAVAILABLE"}
+    elif isinstance(original, CapacityReached):
+        extensions = {"code": "CAPACITY_REACHED"}
     elif is_internal(error) or error.path is not None:
         # A resolver's unexpected exception, or a field graphql-core could not complete.
         extensions = {"code": "INTERNAL_SERVER_ERROR"}

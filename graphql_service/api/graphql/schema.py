@@ -6,21 +6,26 @@ service checks arguments, the ServiceErrors extension turns its errors into Grap
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing
 from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import Info
 
 from ...domain.arguments import MAX_SERIES_BUCKETS
@@ -51,6 +56,8 @@ from .types import (
 MAX_DEPTH = 6
 MAX_ALIASES = 20
 MAX_TOKENS = 2000
+# Distinct document texts whose validation is remembered (each at most MAX_TOKENS).
+VALIDATED_DOCUMENTS = 256
 
 # The arguments, described once each, with the limits the service checks them against.
 Last = Annotated[int | None, strawberry.argument(description=f"How many sessions at most, 1..{MAX_SESSIONS_LIMIT}.")]
@@ -180,6 +187,56 @@ class Subscription:
                 yield [SessionType.from_domain(s) for s in sessions]
 
 
+class Validation(SchemaExtension):
+    """Validation, run once per distinct document text and remembered (an LRU of
+    VALIDATED_DOCUMENTS per schema): validating costs ~9 ms, and a client may send the same
+    subscription 20 times per connection over 1,000 connections. Strawberry's ValidationCache
+    misses every time, as QueryDepthLimiter makes a new rule class per request; the rules
+    here depend on the schema alone, so the text is the key.
+
+    With `hide_suggestions` (introspection off): graphql-core's option for no "Did you mean
+    'player'?" naming the schema's fields, arguments and types to a caller who may not
+    introspect it; Strawberry does not pass it. This is Strawberry's own way to take over
+    validation (its ValidationCache does the same): the errors left here make it skip its
+    own pass. Its two extra rules are added as it adds them."""
+
+    def __init__(
+        self,
+        remembered: Callable[[str], list[GraphQLError] | None],
+        remember: Callable[[str, list[GraphQLError]], None],
+        *,
+        hide_suggestions: bool,
+    ) -> None:
+        self.remembered, self.remember = remembered, remember
+        self.hide_suggestions = hide_suggestions
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        if context.pre_execution_errors is not None:  # refused already (OperationAccess)
+            yield
+            return
+        text = context.query or ""
+        errors = self.remembered(text) if text else None
+        if errors is None:
+            rules = (*context.validation_rules, MaybeNullValidationRule, OneOfInputValidationRule)
+            errors = validate(
+                context.schema._schema, context.graphql_document, rules, hide_suggestions=self.hide_suggestions
+            )
+            if text:
+                self.remember(text, errors)
+        context.pre_execution_errors = list(errors)
+        yield
+
+
+class SuggestionFreeExecution(StrawberryGraphQLCoreExecutionContext):
+    """The same for execution: coercing variables (an unknown enum value or input field)."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        return super().build(*args, **{**kwargs, "hide_suggestions": True})
+
+
 class ServiceSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Strawberry logs every error with a traceback; the caller's mistakes are answered,
@@ -201,12 +258,30 @@ def build_schema(*, mask_errors: bool = True, introspection: bool = True) -> str
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    validated: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    def remembered(text: str) -> list[GraphQLError] | None:
+        if text in validated:
+            validated.move_to_end(text)
+        return validated.get(text)
+
+    def remember(text: str, errors: list[GraphQLError]) -> None:
+        validated[text] = errors
+        while len(validated) > VALIDATED_DOCUMENTS:
+            validated.popitem(last=False)
+
+    # Last: the rules of every extension before it are in by then. Without introspection the
+    # schema is not public, so its names are not suggested either.
+    extensions += [
+        lambda: Validation(remembered, remember, hide_suggestions=not introspection),
+    ]
     return ServiceSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=None if introspection else SuggestionFreeExecution,
     )
 
 

@@ -29,7 +29,12 @@ from cassandra.cluster import (
     Session,
 )
 from cassandra.connection import ProtocolVersionUnsupported
-from cassandra.policies import ConstantSpeculativeExecutionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    ConstantSpeculativeExecutionPolicy,
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.protocol import ProtocolException
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement, dict_factory
 
@@ -174,6 +179,10 @@ def _open(settings: Settings, keyspace: str | None) -> tuple[Cluster, Session]:
         ssl_context=_ssl_context(settings),
         connect_timeout=settings.connect_timeout_seconds,
         protocol_version=settings.protocol_version,
+        # Reconnecting to a node that went away: from 250 ms, doubling up to 1 s, for ever.
+        # The default (1 s doubling up to 600 s, giving up after 64 attempts) left 7-12 s of
+        # 503s after an outage of some seconds, and a node down for good after a long one.
+        reconnection_policy=ExponentialReconnectionPolicy(base_delay=0.25, max_delay=1.0, max_attempts=None),
     )
     with _driver_logs_held() as held:
         try:
