@@ -31,7 +31,6 @@ from .api.graphql.view import GraphQLApp
 from .api.headers import StandardHeaders
 from .api.health import healthz, metrics_endpoint, readyz
 from .api.middleware import BodyLimit, RequestId, RequestMetrics, Utf8Urls
-from .core.live import Feeds
 from .core.service import SessionService
 from .core.settling import Settler
 from .ops import logs, metrics
@@ -54,11 +53,6 @@ def create_app(settings: Settings | None = None, *, database: Backend | None = N
             app.state.db = db
             app.state.service = await SessionService.create(db, settings)
             app.state.service.observers.append(metrics.observe_ingest)
-            # The bound on distinct live subscriptions (core/live.py). TODO(merge): pass
-            # max_feeds where SessionService makes its Feeds (core/service.py, not ours to edit).
-            app.state.service.feeds = Feeds(
-                settings.subscription_poll_seconds, max_feeds=settings.subscription_max_feeds
-            )
             # One backend may serve several apps in turn (the tests share one): observe
             # each of its statements once, for as long as it lives.
             if metrics.observe_statement not in db.observers:

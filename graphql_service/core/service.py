@@ -63,7 +63,8 @@ class SessionService:
         self._starts = starts
         self._ingest = Ingest(repo, starts, settings, self._observe)
         self._history = History(repo)
-        self.feeds = Feeds(settings.subscription_poll_seconds)
+        # At most SUBSCRIPTION_MAX_FEEDS distinct live subscriptions per process (core/live.py).
+        self.feeds = Feeds(settings.subscription_poll_seconds, max_feeds=settings.subscription_max_feeds)
 
     @property
     def ingest(self) -> Ingest:
