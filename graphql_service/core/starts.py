@@ -38,6 +38,9 @@ CHECK_MARGIN = timedelta(seconds=30)
 # How long a recount keeps looking again for a session row that has not landed yet: the
 # ingest that wrote the start row writes it at the same time, or its client retries.
 RECHECK_FOR = timedelta(seconds=60)
+# A busy minute holds tens of thousands of start rows: its recount hands the event loop back
+# every this many, so the requests the same process serves do not wait for it.
+YIELD_EVERY = 1000
 # Statements one process keeps in flight for recounts: a window full of changed buckets
 # (after a backfill of late starts) is recounted in bounded bites, not all at once.
 RECOUNT_CONCURRENCY = 32
@@ -146,7 +149,12 @@ class SessionStarts:
             await self._repo.mark_changed_day(floor(Level.MINUTE, written), bucket.start)
         self.last_marked = max(self.last_marked or written, written)
         if len(self._marked_until) > 10_000:
-            self._marked_until = {b: t for b, t in self._marked_until.items() if t > now}
+            # Marks only save statements: past the bound keep the ones still running ahead,
+            # and if those are still too many (a backfill over many minutes), none. Pruning
+            # that keeps 10,000 live marks would cost 10,000 steps for every new one.
+            self._marked_until = {b: t for b, t in self._marked_until.items() if t > written}
+            if len(self._marked_until) > 5_000:
+                self._marked_until.clear()
         self._marked_until[bucket] = until
 
     async def count(self, hours: int, now: datetime | None = None) -> tuple[datetime, datetime, list[tuple[str, int]]]:
@@ -306,20 +314,26 @@ class SessionStarts:
         minutes records the conflict in each of them and marks them changed, so they are
         recounted and drop the session too. Old rows were checked when they were new."""
         variants: dict[tuple[str, UUID], list[MinuteStart]] = defaultdict(list)
-        for row in rows:
+        for i, row in enumerate(rows):
             variants[(row.player_id, row.variant.session_id)].append(row)
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
         new_since = None if state is None or state.counted_at is None else state.counted_at - CHECK_MARGIN
         conflicts = await self._limited(self._repo.conflicts(minute))
-        check = {
-            key
-            for key, vs in variants.items()
-            if key in conflicts
-            or any(v.received_at is not None and (new_since is None or v.received_at >= new_since) for v in vs)
-        }
+        check = set()
+        for i, (key, vs) in enumerate(variants.items()):
+            if key in conflicts or any(
+                v.received_at is not None and (new_since is None or v.received_at >= new_since) for v in vs
+            ):
+                check.add(key)
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
         cells = await self._start_cells(check)
         counts: Counter[str] = Counter()
         again = False
-        for key, vs in variants.items():
+        for i, (key, vs) in enumerate(variants.items()):
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             best = winner(v.variant for v in vs)
             if best is None:
                 continue
