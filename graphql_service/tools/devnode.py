@@ -14,7 +14,6 @@ import socket
 import ssl
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
@@ -25,6 +24,7 @@ from pydantic import field_validator
 
 from ..domain.errors import ToolError
 from ..settings import EnvSettings, setting
+from .maven import cached_jars
 
 FALLBACK_VERSION = "5.0.9"
 METADATA_URL = "https://repo.maven.apache.org/maven2/org/apache/cassandra/cassandra-all/maven-metadata.xml"
@@ -232,34 +232,14 @@ def _pom(version: str) -> str:
 def fetch(node: NodeSettings, version: str | None = None) -> tuple[str, Path]:
     """Make sure the jars of `version` are cached; returns (version, lib dir)."""
     version = version or resolve_version(node)
-    home = node.cache_dir / "cassandra" / version
-    lib = home / "lib"
-    if (home / ".complete").exists():
-        return version, lib
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise DevNodeError(
-            "Maven (`mvn`) is needed once per machine to download Apache Cassandra from Maven Central; "
-            "install it (e.g. `apt-get install maven`) or set CASSANDRA_CONTACT_POINTS to use an existing cluster."
-        )
-    home.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=home) as work:
-        Path(work, "pom.xml").write_text(_pom(version))
-        staging = Path(work) / "lib"
-        print(f"downloading Apache Cassandra {version} (cassandra-all and its dependencies) with Maven …", flush=True)
-        result = subprocess.run(
-            [mvn, "-q", "-B", "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 or not any(staging.glob("cassandra-all-*.jar")):
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-            raise DevNodeError(f"Maven could not fetch org.apache.cassandra:cassandra-all:{version}:\n{tail}")
-        if lib.exists():
-            shutil.rmtree(lib)
-        staging.rename(lib)
-    (home / ".complete").write_text(version + "\n")
+    lib = cached_jars(
+        node.cache_dir / "cassandra" / version,
+        _pom(version),
+        product=f"Apache Cassandra {version} (cassandra-all and its dependencies)",
+        main_jar="cassandra-all-*.jar",
+        without_maven="set CASSANDRA_CONTACT_POINTS to use an existing cluster",
+        error=DevNodeError,
+    )
     return version, lib
 
 

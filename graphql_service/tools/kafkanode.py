@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -26,6 +24,7 @@ from pathlib import Path
 from ..domain.errors import ToolError
 from ..settings import setting
 from .devnode import NodeSettings, find_java
+from .maven import cached_jars
 
 LOG4J_VERSION = "2.24.3"  # the log4j that kafka_2.13 4.1 depends on; its slf4j 1.7 binding
 START_TIMEOUT_SECONDS = 90
@@ -116,34 +115,14 @@ def _pom(version: str) -> str:
 def fetch(settings: BrokerSettings) -> tuple[str, Path]:
     """Make sure the jars of KAFKA_VERSION are cached; returns (version, lib dir)."""
     version = settings.kafka_version
-    home = settings.cache_dir / "kafka" / version
-    lib = home / "lib"
-    if (home / ".complete").exists():
-        return version, lib
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise KafkaNodeError(
-            "Maven (`mvn`) is needed once per machine to download Apache Kafka from Maven Central; "
-            "install it (e.g. `apt-get install maven`) or set KAFKA_BOOTSTRAP_SERVERS to use existing brokers."
-        )
-    home.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=home) as work:
-        Path(work, "pom.xml").write_text(_pom(version))
-        staging = Path(work) / "lib"
-        print(f"downloading Apache Kafka {version} (kafka_2.13 and its dependencies) with Maven …", flush=True)
-        result = subprocess.run(
-            [mvn, "-q", "-B", "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-            raise KafkaNodeError(f"Maven could not fetch org.apache.kafka:kafka_2.13:{version}:\n{tail}")
-        if lib.exists():
-            shutil.rmtree(lib)
-        staging.rename(lib)
-    (home / ".complete").write_text(version + "\n")
+    lib = cached_jars(
+        settings.cache_dir / "kafka" / version,
+        _pom(version),
+        product=f"Apache Kafka {version} (kafka_2.13 and its dependencies)",
+        main_jar="kafka_2.13-*.jar",
+        without_maven="set KAFKA_BOOTSTRAP_SERVERS to use existing brokers",
+        error=KafkaNodeError,
+    )
     return version, lib
 
 

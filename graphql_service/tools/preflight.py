@@ -16,6 +16,7 @@ from ..core.service import SessionService
 from ..domain.errors import ConfigError, StorageRejected
 from ..settings import Settings
 from ..store import backends, migrations
+from ..store.backends import Backend
 
 
 @contextmanager
@@ -34,6 +35,14 @@ def silenced(enabled: bool) -> Iterator[None]:
 @asynccontextmanager
 async def ready_service(settings: Settings, *, debug: bool = False) -> AsyncIterator[SessionService]:
     """A SessionService on a checked keyspace; its connection is closed on leaving."""
+    async with ready(settings, debug=debug) as (_, service):
+        yield service
+
+
+@asynccontextmanager
+async def ready(settings: Settings, *, debug: bool = False) -> AsyncIterator[tuple[Backend, SessionService]]:
+    """The checked connection and a SessionService on it (for tools that also run statements
+    of their own, like `upgrade`); closed on leaving."""
     with silenced(not debug):
         db = await backends.connect(settings)
         try:
@@ -50,6 +59,6 @@ async def ready_service(settings: Settings, *, debug: bool = False) -> AsyncIter
             await db.close()
             raise
     try:
-        yield service
+        yield db, service
     finally:
         await db.close()

@@ -22,9 +22,8 @@ from ..core.settling import settle_after_writes
 from ..domain.events import utc_now
 from ..domain.retention import Retention
 from ..settings import Settings
-from ..store import backends, migrations
 from ..store.legacy import FIRST_TOKEN, LegacyEvents, Progress
-from .preflight import silenced
+from .preflight import ready, silenced
 
 PAGE_SIZE = 2_000
 # Writes one upgrade keeps in flight.
@@ -41,51 +40,46 @@ class UpgradeSummary:
 
 
 async def upgrade(settings: Settings, *, from_start: bool = False, page_size: int = PAGE_SIZE) -> UpgradeSummary:
-    from ..core.service import SessionService
-
     summary = UpgradeSummary()
     started = time.monotonic()
-    db = await backends.connect(settings)
     try:
-        await migrations.check_migrated(db, settings)
-        service = await SessionService.create(db, settings)
-        legacy = await LegacyEvents.create(db, settings.keyspace)
-        progress = Progress(FIRST_TOKEN, 0, None) if from_start else await legacy.progress()
-        if progress.finished_at is not None:
-            summary.already_done = True
-            summary.events = progress.events
-            return summary
-        retention = Retention.from_settings(settings)
-        began = utc_now()
-        gate = asyncio.Semaphore(CONCURRENCY)
+        async with ready(settings) as (db, service):
+            legacy = await LegacyEvents.create(db, settings.keyspace)
+            progress = Progress(FIRST_TOKEN, 0, None) if from_start else await legacy.progress()
+            if progress.finished_at is not None:
+                summary.already_done = True
+                summary.events = progress.events
+                return summary
+            retention = Retention.from_settings(settings)
+            began = utc_now()
+            gate = asyncio.Semaphore(CONCURRENCY)
 
-        async def limited(write: Awaitable[None]) -> None:
-            async with gate:
-                await write
+            async def limited(write: Awaitable[None]) -> None:
+                async with gate:
+                    await write
 
-        events = progress.events
-        async for page in legacy.scan(progress.next_token, page_size):
-            now = utc_now()
-            kept = []
-            for row in page:
-                # A row's TTL is what its event has left (whatever RETENTION_CLOCK said when
-                # it came in); a row written by hand without one gets this keyspace's rule.
-                ttl = row.ttl if row.ttl is not None else retention.time_to_live(row.event.ts, now)
-                if ttl is None or ttl < 1:
-                    summary.expired += 1
-                    continue
-                kept.append((row.event, ttl))
-            await asyncio.gather(*(limited(w) for w in service.ingest.writes(kept, now)))
-            events += len(kept)
-            summary.events += len(kept)
-            if page:
-                # From the last partition of the page, not after it: it may go on in the next
-                # page, and reading it again on a resume is harmless.
-                await legacy.save(Progress(page[-1].token, events, None))
-        summary.settled_buckets = await settle_after_writes(service.starts, began)
-        await legacy.save(Progress(FIRST_TOKEN, events, utc_now()))
+            events = progress.events
+            async for page in legacy.scan(progress.next_token, page_size):
+                now = utc_now()
+                kept = []
+                for row in page:
+                    # A row's TTL is what its event has left (whatever RETENTION_CLOCK said when
+                    # it came in); a row written by hand without one gets this keyspace's rule.
+                    ttl = row.ttl if row.ttl is not None else retention.time_to_live(row.event.ts, now)
+                    if ttl is None or ttl < 1:
+                        summary.expired += 1
+                        continue
+                    kept.append((row.event, ttl))
+                await asyncio.gather(*(limited(w) for w in service.ingest.writes(kept, now)))
+                events += len(kept)
+                summary.events += len(kept)
+                if page:
+                    # From the last partition of the page, not after it: it may go on in the next
+                    # page, and reading it again on a resume is harmless.
+                    await legacy.save(Progress(page[-1].token, events, None))
+            summary.settled_buckets = await settle_after_writes(service.starts, began)
+            await legacy.save(Progress(FIRST_TOKEN, events, utc_now()))
     finally:
-        await db.close()
         summary.elapsed_seconds = time.monotonic() - started
     return summary
 
